@@ -4,5 +4,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     projects: ['packages/*', 'plugins/*', 'examples/*', 'test'],
+    // Until every flavor has end-to-end files, a run with none is not an error; scripts/test.sh counts what ran.
+    passWithNoTests: true,
   },
 })
