@@ -154,7 +154,16 @@ write_daemon_config() {
   fi
 }
 
+# release_data_root: dockerd bind-mounts its data root onto itself and a daemon that dies while starting can leave
+# that mount behind; drop it once no daemon of this flavor runs (the next start mounts it again).
+release_data_root() {
+  if ! our_pid >/dev/null && mountpoint -q "$ENGINE_DATA"; then
+    umount "$ENGINE_DATA" 2>/dev/null || true
+  fi
+}
+
 fail_start() {
+  release_data_root
   log "error: the $ENGINE_FLAVOR engine $1"
   if [[ -s $ENGINE_LOG ]]; then
     log "last 30 lines of $ENGINE_LOG:"
@@ -268,6 +277,7 @@ cmd_stop() {
       fi
     fi
     rm -f "$ENGINE_PID"
+    release_data_root
     log "stopped the $ENGINE_FLAVOR engine (pid $pid)"
   elif ping_socket "$ENGINE_SOCK"; then
     log "a daemon answers on $ENGINE_SOCK but this script did not start it (no matching pid file); left running"
