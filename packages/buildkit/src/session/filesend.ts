@@ -1,0 +1,253 @@
+/**
+ * FileSend receivers: the daemon exports into the client through `FileSend/DiffCopy` (wire doc 5.4, 6).
+ *
+ * Both receivers write beside the destination first (a hidden temporary sibling) and move the result into place
+ * only when the transfer finished, so a failed export never leaves a half-written destination.
+ */
+import { execFile } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
+import { chmod, link, lutimes, mkdir, mkdtemp, open, rename, rm, stat, symlink, utimes } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { once } from 'node:events'
+import { promisify } from 'node:util'
+import type { Writable } from 'node:stream'
+import { BuildkitError } from '../errors.js'
+import { filesync, fstypes, toBigInt, toNumber } from '../proto.js'
+import { goModeKind, goToChmod } from './filemode.js'
+import type { RawDuplex } from './stream.js'
+import { writeMessage } from './stream.js'
+
+const Type = fstypes.Packet.PacketType
+const run = promisify(execFile)
+
+function refuse(message: string): BuildkitError {
+  return new BuildkitError('BUILDKIT_FILE_TRANSFER', message)
+}
+
+/**
+ * Checks a path sent by the daemon: relative, clean, no `..` and no empty or `.` components. Returns it split.
+ */
+export function checkReceivedPath(path: string): string[] {
+  if (path === '' || path.startsWith('/')) throw refuse(`refusing an exported path that is absolute or empty: ${JSON.stringify(path)}`)
+  if (path.includes('\0')) throw refuse(`refusing an exported path with a NUL byte: ${JSON.stringify(path)}`)
+  const parts = path.split('/')
+  for (const part of parts) {
+    if (part === '' || part === '.' || part === '..') throw refuse(`refusing an exported path that is not clean or leaves the destination: ${JSON.stringify(path)}`)
+  }
+  return parts
+}
+
+/** Creates a temporary directory beside `dest` (same filesystem, so the final rename is atomic). */
+async function tempBeside(dest: string): Promise<string> {
+  await mkdir(dirname(dest), { recursive: true })
+  return mkdtemp(join(dirname(dest), `.${basename(dest)}.kiln-`))
+}
+
+/** Moves `source` to `dest`, replacing whatever was there. */
+async function replace(source: string, dest: string): Promise<void> {
+  const existing = await stat(dest).catch(() => undefined)
+  if (!existing) {
+    await rename(source, dest)
+    return
+  }
+  const old = `${source}.old`
+  await rename(dest, old)
+  try {
+    await rename(source, dest)
+  } catch (error) {
+    await rename(old, dest).catch(() => undefined)
+    throw error
+  }
+  await rm(old, { recursive: true, force: true })
+}
+
+interface Received {
+  path: string
+  mode: number
+  modTimeNs: bigint
+  kind: ReturnType<typeof goModeKind>
+  linkname: string
+  wanted: boolean
+}
+
+function toSeconds(ns: bigint): number {
+  return Number(ns / 1000n) / 1e6
+}
+
+/** Receives a local export (Packets) into `dest`. */
+export async function receiveDirectory(call: RawDuplex, dest: string): Promise<void> {
+  const temp = await tempBeside(dest)
+  const entries: Received[] = []
+  const kinds = new Map<string, Received>()
+  let open_: { id: number; handle: FileHandle } | undefined
+  let pending = 0
+  let statsDone = false
+  let finSent = false
+  const send = (packet: fstypes.Packet.$Properties): Promise<void> => writeMessage(call, fstypes.Packet.encode(packet).finish())
+
+  const target = (parts: string[]): string => join(temp, ...parts)
+
+  const onStat = async (entry: fstypes.Stat): Promise<void> => {
+    const path = entry.path ?? ''
+    const parts = checkReceivedPath(path)
+    if (kinds.has(path)) throw refuse(`the export sent ${JSON.stringify(path)} twice`)
+    // Every parent must be a directory this export created: a symlink parent would let a write escape.
+    if (parts.length > 1) {
+      const parent = kinds.get(parts.slice(0, -1).join('/'))
+      if (!parent || parent.kind !== 'dir') throw refuse(`refusing ${JSON.stringify(path)}: its parent is not a directory of this export`)
+    }
+    const mode = entry.mode ?? 0
+    const received: Received = { path, mode, modTimeNs: toBigInt(entry.modTime), kind: goModeKind(mode), linkname: entry.linkname ?? '', wanted: false }
+    const file = target(parts)
+    switch (received.kind) {
+      case 'dir':
+        // Owner-writable until the end, whatever the final mode, so the children can be written.
+        await mkdir(file, { mode: 0o700 })
+        break
+      case 'symlink':
+        await symlink(received.linkname, file)
+        break
+      case 'file':
+        if (received.linkname !== '') {
+          const source = kinds.get(received.linkname)
+          if (!source || source.kind !== 'file') throw refuse(`refusing hardlink ${JSON.stringify(path)} to ${JSON.stringify(received.linkname)}: not an earlier file of this export`)
+          checkReceivedPath(received.linkname)
+          await link(target(received.linkname.split('/')), file)
+        } else {
+          await (await open(file, 'wx', 0o600)).close()
+          received.wanted = true
+        }
+        break
+      case 'fifo':
+        await run('mknod', [file, 'p'])
+        break
+      case 'block':
+      case 'char':
+        await run('mknod', [file, received.kind === 'block' ? 'b' : 'c', String(toNumber(entry.devmajor)), String(toNumber(entry.devminor))])
+        break
+      default:
+        // Sockets and irregular files cannot be recreated; skip them like the Go receiver.
+        return
+    }
+    const id = entries.length
+    entries.push(received)
+    kinds.set(path, received)
+    if (received.wanted) {
+      pending++
+      await send({ type: Type.PACKET_REQ, ID: id })
+    }
+  }
+
+  const finishFile = async (entry: Received): Promise<void> => {
+    const file = join(temp, entry.path)
+    await chmod(file, goToChmod(entry.mode))
+    const seconds = toSeconds(entry.modTimeNs)
+    await utimes(file, seconds, seconds)
+  }
+
+  const onData = async (id: number, data: Uint8Array): Promise<void> => {
+    const entry = entries[id]
+    if (!entry || !entry.wanted) throw refuse(`the export sent data for entry ${id}, which was not requested`)
+    if (!open_ || open_.id !== id) {
+      if (open_) await open_.handle.close()
+      open_ = { id, handle: await open(join(temp, entry.path), 'a') }
+    }
+    if (data.length > 0) {
+      await open_.handle.write(data)
+      return
+    }
+    await open_.handle.close()
+    open_ = undefined
+    entry.wanted = false
+    await finishFile(entry)
+    pending--
+  }
+
+  const maybeFin = async (): Promise<void> => {
+    if (statsDone && pending === 0 && !finSent) {
+      finSent = true
+      await send({ type: Type.PACKET_FIN })
+    }
+  }
+
+  try {
+    for await (const message of call as AsyncIterable<Buffer>) {
+      const packet = fstypes.Packet.decode(message)
+      switch (packet.type) {
+        case Type.PACKET_STAT:
+          if (!packet.stat) statsDone = true
+          else await onStat(packet.stat as fstypes.Stat)
+          break
+        case Type.PACKET_DATA:
+          await onData(packet.ID, packet.data ?? new Uint8Array())
+          break
+        case Type.PACKET_FIN:
+          // The sender's answer to our FIN: the transfer is complete.
+          if (!finSent) throw refuse('the export ended before all files were sent')
+          break
+        case Type.PACKET_ERR:
+          throw refuse(`the engine failed the export: ${Buffer.from(packet.data ?? []).toString()}`)
+        default:
+          break
+      }
+      await maybeFin()
+    }
+    if (!finSent || pending > 0) throw refuse('the export stream ended before the transfer was complete')
+    if (open_) await open_.handle.close()
+    // Metadata last: symlink times, then directories from the deepest up (their mode may forbid writing).
+    for (const entry of entries) {
+      if (entry.kind === 'symlink') {
+        const seconds = toSeconds(entry.modTimeNs)
+        await lutimes(join(temp, entry.path), seconds, seconds).catch(() => undefined)
+      }
+    }
+    for (const entry of [...entries].reverse()) {
+      if (entry.kind !== 'dir') continue
+      const seconds = toSeconds(entry.modTimeNs)
+      await chmod(join(temp, entry.path), goToChmod(entry.mode))
+      await utimes(join(temp, entry.path), seconds, seconds)
+    }
+    await chmod(temp, 0o755)
+    await replace(temp, dest)
+    call.end()
+  } catch (error) {
+    await open_?.handle.close().catch(() => undefined)
+    await rm(temp, { recursive: true, force: true }).catch(() => undefined)
+    if (!call.destroyed && !call.writableEnded) {
+      await send({ type: Type.PACKET_ERR, data: Buffer.from((error as Error).message) }).catch(() => undefined)
+      call.end()
+    }
+    throw error
+  }
+}
+
+/** Receives a tarball export (BytesMessage stream) into a file, or into a writable stream. */
+export async function receiveTarball(call: RawDuplex, dest: string | Writable): Promise<void> {
+  if (typeof dest !== 'string') {
+    for await (const message of call as AsyncIterable<Buffer>) {
+      const data = filesync.BytesMessage.decode(message).data ?? new Uint8Array()
+      if (!dest.write(data)) await once(dest, 'drain')
+    }
+    call.end()
+    return
+  }
+  const temp = await tempBeside(dest)
+  const file = join(temp, 'out')
+  const output = createWriteStream(file)
+  try {
+    for await (const message of call as AsyncIterable<Buffer>) {
+      const data = filesync.BytesMessage.decode(message).data ?? new Uint8Array()
+      if (!output.write(data)) await once(output, 'drain')
+    }
+    output.end()
+    await once(output, 'finish')
+    await replace(file, dest)
+    await rm(temp, { recursive: true, force: true })
+    call.end()
+  } catch (error) {
+    output.destroy()
+    await rm(temp, { recursive: true, force: true }).catch(() => undefined)
+    throw error
+  }
+}
