@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { ConfigError, UsageError, type Diagnostic, type SourcePosition } from '../errors.js'
 import { findConfig, profilePath, type ConfigFormat } from './find.js'
 import { deepMerge, isPlainObject } from './merge.js'
-import { interpolate, parseParamDeclarations, readParamsFile, resolveParams, type ParamInputs, type ParamValue } from './params.js'
+import { interpolate, parseParamDeclarations, readParamsFile, resolveParams, type ParamDeclaration, type ParamInputs, type ParamValue } from './params.js'
 import { parseSecretDeclarations, SecretStore } from './secrets.js'
 import { FileOnlySource, LayeredSource, YamlSource, type SourceLocator } from './source-map.js'
 
@@ -45,6 +45,8 @@ export interface LoadedConfig {
   /** Raw nodes by id, as written (after interpolation). */
   nodes: Record<string, unknown>
   params: Record<string, ParamValue>
+  /** The declared params (`params:` or kiln.ts's `params` export). */
+  paramDeclarations: Record<string, ParamDeclaration>
   plugins: PluginRequest[]
   secrets: SecretStore
   locator: SourceLocator
@@ -76,6 +78,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   let raw: unknown
   let locator: SourceLocator
   let params: Record<string, ParamValue>
+  let declarations: Map<string, ParamDeclaration>
   if (found.format === 'yaml') {
     const base = YamlSource.parse(display(found.path), await readFile(found.path, 'utf8'))
     raw = overlays.reduce<unknown>((merged, overlay) => deepMerge(merged, overlay.value), base.value)
@@ -84,12 +87,14 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     if (!isPlainObject(raw)) {
       throw new ConfigError([{ message: 'a config is a map with nodes:', expected: 'a map', received: Array.isArray(raw) ? 'a list' : typeof raw, position: locator.locate([]) }])
     }
-    params = resolveParams(parseParamDeclarations(raw.params, locator), paramInputs, locator)
+    declarations = parseParamDeclarations(raw.params, locator)
+    params = resolveParams(declarations, paramInputs, locator)
   } else {
     locator = overlays.length === 0 ? new FileOnlySource(display(found.path)) : new LayeredSource(overlays)
     const evaluated = await evaluateTsConfig(found.path, display(found.path), paramInputs, options.profiles ?? [], locator)
     raw = overlays.reduce<unknown>((merged, overlay) => deepMerge(merged, overlay.value), evaluated.config)
     params = evaluated.params
+    declarations = evaluated.declarations
   }
   const config = raw as Record<string, unknown>
 
@@ -125,6 +130,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     config: interpolated,
     nodes,
     params,
+    paramDeclarations: Object.fromEntries(declarations),
     plugins: parsePluginList(interpolated.plugins, locator),
     secrets,
     locator,
@@ -169,7 +175,7 @@ async function evaluateTsConfig(
   inputs: ParamInputs,
   profiles: readonly string[],
   locator: SourceLocator,
-): Promise<{ config: Record<string, unknown>; params: Record<string, ParamValue> }> {
+): Promise<{ config: Record<string, unknown>; params: Record<string, ParamValue>; declarations: Map<string, ParamDeclaration> }> {
   let module: TsModule
   try {
     const { createJiti } = await import('jiti')
@@ -180,8 +186,10 @@ async function evaluateTsConfig(
   }
   let exported = module.default
   let params: Record<string, ParamValue> = {}
+  let declarations = new Map<string, ParamDeclaration>()
   if (typeof exported === 'function') {
-    params = resolveParams(parseParamDeclarations(module.params, locator), inputs, locator)
+    declarations = parseParamDeclarations(module.params, locator)
+    params = resolveParams(declarations, inputs, locator)
     try {
       exported = await (exported as (context: unknown) => unknown)({ params, profile: profiles.at(-1), profiles, env: process.env })
     } catch (error) {
@@ -194,8 +202,11 @@ async function evaluateTsConfig(
   let config = exported as Record<string, unknown>
   // defineConfig(() => ({ src, build })) may return the nodes themselves.
   if (!('nodes' in config)) config = { nodes: config }
-  if (typeof module.default !== 'function') params = resolveParams(parseParamDeclarations(config.params, locator), inputs, locator)
-  return { config, params }
+  if (typeof module.default !== 'function') {
+    declarations = parseParamDeclarations(config.params, locator)
+    params = resolveParams(declarations, inputs, locator)
+  }
+  return { config, params, declarations }
 }
 
 function firstLine(error: unknown): string {

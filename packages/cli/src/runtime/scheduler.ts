@@ -1,0 +1,283 @@
+import {
+  formatMessage,
+  isCoreError,
+  type CoreError,
+  type Engine,
+  type Finding,
+  type JsonValue,
+  type KilnEvent,
+  type Plan,
+  type RunResult,
+  type RunStatus,
+  type RunSummary,
+  type SecretSource,
+  type Target,
+  type TargetResult,
+} from '@kiln/core'
+import { Redactor } from './redaction.js'
+
+export interface SchedulerOptions {
+  /** Finish independent branches after a failure instead of cancelling the rest. */
+  keepGoing?: boolean
+  /** Ctrl-C: cancels every running solve on the engine. */
+  signal?: AbortSignal
+  secrets?: SecretSource
+  /** Receives every event, already redacted. */
+  emit: (event: KilnEvent) => void
+  redactor?: Redactor
+  /** The `meta.messages` of a node's type, for findings of content checks (`inspect`). */
+  messages?: (nodeId: string) => Readonly<Record<string, string>>
+  now?: () => number
+}
+
+type TargetState = 'pending' | 'running' | 'ok' | 'failed' | 'skipped'
+
+interface TargetRecord {
+  target: Target
+  state: TargetState
+  cached: boolean
+  result?: TargetResult
+  error?: { code?: string; message: string }
+  reason?: string
+}
+
+interface NodeRecord {
+  id: string
+  targets: TargetRecord[]
+  startedAt?: number
+  finishedAt?: number
+  values: Record<string, JsonValue>
+  reported: boolean
+}
+
+/**
+ * Runs a plan's targets on an engine: every target whose dependencies succeeded starts at once (BuildKit shares the
+ * common vertices of concurrent solves). Fail-fast by default: the first failure cancels the running solves and
+ * skips the rest; with `keepGoing` only what depends on the failure is skipped. Publish targets depend on every
+ * build and check target (the plan says so), so they start only after all checks passed.
+ */
+export class Scheduler {
+  private readonly redactor: Redactor
+  private readonly now: () => number
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly options: SchedulerOptions,
+  ) {
+    this.redactor = options.redactor ?? new Redactor()
+    this.now = options.now ?? Date.now
+  }
+
+  async run(plan: Plan): Promise<RunSummary> {
+    const started = this.now()
+    const controller = new AbortController()
+    const outer = this.options.signal
+    const onAbort = () => controller.abort(outer?.reason)
+    if (outer?.aborted) controller.abort(outer.reason)
+    else outer?.addEventListener('abort', onAbort, { once: true })
+
+    const targets = new Map<string, TargetRecord>(plan.targets.map((target) => [target.id, { target, state: 'pending', cached: false }]))
+    const nodes = new Map<string, NodeRecord>(
+      plan.nodes.map((node) => [node.id, { id: node.id, targets: node.targets.flatMap((id) => targets.get(id) ?? []), values: {}, reported: false }]),
+    )
+    const emit = (event: KilnEvent) => this.options.emit(this.redactor.event(event))
+    emit({ type: 'run.started', time: this.now(), nodes: [...nodes.keys()] })
+    for (const node of nodes.values()) emit({ type: 'node.queued', time: this.now(), nodeId: node.id })
+
+    let failedFast = false
+    const running = new Map<string, Promise<void>>()
+
+    const finishNode = (node: NodeRecord) => {
+      if (node.reported || node.targets.some((record) => record.state === 'pending' || record.state === 'running')) return
+      node.reported = true
+      node.finishedAt ??= this.now()
+      const failed = node.targets.find((record) => record.state === 'failed')
+      const durationMs = node.startedAt === undefined ? 0 : node.finishedAt - node.startedAt
+      if (failed) {
+        emit({ type: 'node.failed', time: this.now(), nodeId: node.id, durationMs, error: failed.error ?? { message: 'failed' } })
+      } else if (node.targets.length > 0 && node.targets.every((record) => record.state === 'skipped')) {
+        emit({ type: 'node.skipped', time: this.now(), nodeId: node.id, reason: node.targets[0]?.reason ?? 'skipped' })
+      } else if (node.targets.some((record) => record.state === 'skipped')) {
+        const skipped = node.targets.find((record) => record.state === 'skipped')
+        emit({ type: 'node.skipped', time: this.now(), nodeId: node.id, reason: skipped?.reason ?? 'skipped' })
+      } else {
+        const cached = node.targets.length > 0 && node.targets.every((record) => record.cached)
+        emit({ type: 'node.done', time: this.now(), nodeId: node.id, durationMs, cached, ...(Object.keys(node.values).length > 0 ? { values: node.values } : {}) })
+      }
+    }
+
+    const skip = (record: TargetRecord, reason: string) => {
+      if (record.state !== 'pending') return
+      record.state = 'skipped'
+      record.reason = reason
+      const node = nodes.get(record.target.nodeId)
+      if (node) finishNode(node)
+    }
+
+    const skipDependents = (failedId: string, reason: string) => {
+      // Everything downstream of the failure, transitively.
+      let changed = true
+      const blocked = new Set([failedId])
+      while (changed) {
+        changed = false
+        for (const record of targets.values()) {
+          if (record.state !== 'pending' || blocked.has(record.target.id)) continue
+          if (record.target.dependsOn.some((id) => blocked.has(id))) {
+            blocked.add(record.target.id)
+            changed = true
+          }
+        }
+      }
+      blocked.delete(failedId)
+      for (const id of blocked) {
+        const record = targets.get(id)
+        if (record) skip(record, reason)
+      }
+    }
+
+    const start = (record: TargetRecord) => {
+      record.state = 'running'
+      const node = nodes.get(record.target.nodeId)
+      if (node && node.startedAt === undefined) {
+        node.startedAt = this.now()
+        emit({ type: 'node.started', time: node.startedAt, nodeId: node.id, targetId: record.target.id })
+      }
+      const promise = this.runTarget(record, emit, controller.signal).then(
+        (result) => {
+          record.state = 'ok'
+          record.result = result
+          record.cached = result.cached
+          if (node) Object.assign(node.values, result.values)
+        },
+        (error: unknown) => {
+          if (controller.signal.aborted && (failedFast || outer?.aborted)) {
+            record.state = 'skipped'
+            record.reason = outer?.aborted ? 'interrupted' : 'cancelled after a failure'
+            return
+          }
+          record.state = 'failed'
+          record.error = describeError(this.redactor.deep(error))
+          const reason = `${record.target.nodeId} failed`
+          if (this.options.keepGoing) {
+            skipDependents(record.target.id, reason)
+          } else {
+            failedFast = true
+            for (const other of targets.values()) skip(other, `cancelled: ${reason}`)
+            controller.abort(new Error(`cancelled: ${reason}`))
+          }
+        },
+      )
+      running.set(
+        record.target.id,
+        promise.finally(() => {
+          running.delete(record.target.id)
+          if (node) {
+            if (!node.targets.some((other) => other.state === 'pending' || other.state === 'running')) node.finishedAt = this.now()
+            finishNode(node)
+          }
+        }),
+      )
+    }
+
+    const schedule = () => {
+      if (controller.signal.aborted) {
+        for (const record of targets.values()) skip(record, outer?.aborted ? 'interrupted' : 'cancelled')
+        return
+      }
+      for (const record of targets.values()) {
+        if (record.state !== 'pending') continue
+        const dependencies = record.target.dependsOn.map((id) => targets.get(id))
+        if (dependencies.some((dependency) => dependency?.state === 'failed' || dependency?.state === 'skipped')) {
+          const blocker = dependencies.find((dependency) => dependency?.state === 'failed' || dependency?.state === 'skipped')
+          skip(record, blocker?.state === 'failed' ? `${blocker.target.nodeId} failed` : `${blocker?.target.nodeId ?? 'a dependency'} was skipped`)
+          continue
+        }
+        if (dependencies.every((dependency) => dependency === undefined || dependency.state === 'ok')) start(record)
+      }
+    }
+
+    // Nodes without targets (values known at compile time) are done at once.
+    for (const node of nodes.values()) if (node.targets.length === 0) finishNode(node)
+    schedule()
+    while (running.size > 0) {
+      await Promise.race(running.values())
+      schedule()
+    }
+    // Anything left pending could not start (its dependencies never succeeded).
+    for (const record of targets.values()) skip(record, 'a dependency did not succeed')
+    outer?.removeEventListener('abort', onAbort)
+
+    const results: RunResult[] = [...nodes.values()].map((node) => this.nodeResult(node))
+    const ok = results.every((result) => result.status === 'ok' || result.status === 'cached')
+    const durationMs = this.now() - started
+    emit({ type: 'run.finished', time: this.now(), ok, durationMs })
+    return { ok, durationMs, results }
+  }
+
+  private async runTarget(record: TargetRecord, emit: (event: KilnEvent) => void, signal: AbortSignal): Promise<TargetResult> {
+    const { target } = record
+    const result = await this.engine.run(target, {
+      signal,
+      emit,
+      ...(this.options.secrets === undefined ? {} : { secrets: this.options.secrets }),
+    })
+    if (target.inspect) await this.inspect(target, emit)
+    return result
+  }
+
+  /** Content checks: read the solved result through the engine; a `deny` finding fails the node. */
+  private async inspect(target: Target, emit: (event: KilnEvent) => void): Promise<void> {
+    const findings: Finding[] = []
+    const services = this.engine.services
+    await target.inspect?.({
+      nodeId: target.nodeId,
+      readFile: (path) => services.readFile(target.state, path),
+      readDir: (path) => services.readDir(target.state, path),
+      ...(target.image === undefined ? {} : { imageConfig: target.image.config }),
+      report: (descriptor) => {
+        const messages = this.options.messages?.(target.nodeId) ?? {}
+        const template = messages[descriptor.messageId] ?? descriptor.messageId
+        findings.push({
+          rule: `${target.nodeId}/${descriptor.messageId}`,
+          severity: descriptor.severity ?? 'deny',
+          message: formatMessage(template, descriptor.data),
+          nodeId: target.nodeId,
+          targetId: target.id,
+          messageId: descriptor.messageId,
+          ...(descriptor.data === undefined ? {} : { data: descriptor.data }),
+        })
+      },
+    })
+    for (const finding of findings) {
+      emit({ type: 'node.log', time: this.now(), nodeId: target.nodeId, stream: 'stderr', text: `${finding.severity}: ${finding.message}\n` })
+    }
+    const denied = findings.filter((finding) => finding.severity === 'deny')
+    if (denied.length > 0) {
+      throw Object.assign(new Error(`check failed: ${denied.map((finding) => finding.message).join('; ')}`), { code: 'POLICY_DENIED' })
+    }
+  }
+
+  private nodeResult(node: NodeRecord): RunResult {
+    const failed = node.targets.find((record) => record.state === 'failed')
+    const skipped = node.targets.some((record) => record.state === 'skipped')
+    const status: RunStatus = failed ? 'failed' : skipped ? 'skipped' : node.targets.length > 0 && node.targets.every((record) => record.cached) ? 'cached' : 'ok'
+    return {
+      nodeId: node.id,
+      status,
+      durationMs: node.startedAt === undefined || node.finishedAt === undefined ? 0 : node.finishedAt - node.startedAt,
+      ...(node.startedAt === undefined ? {} : { startedAt: node.startedAt }),
+      ...(node.finishedAt === undefined ? {} : { finishedAt: node.finishedAt }),
+      values: node.values,
+      ...(failed?.error === undefined ? {} : { error: failed.error }),
+    }
+  }
+}
+
+function describeError(error: unknown): { code?: string; message: string } {
+  if (isCoreError(error)) return { code: (error as CoreError).code, message: error.message }
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return { ...(typeof code === 'string' ? { code } : {}), message: error.message }
+  }
+  return { message: String(error) }
+}
