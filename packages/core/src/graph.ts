@@ -537,7 +537,14 @@ function describeIssue(issue: z.core.$ZodIssue, path: (string | number)[], input
       return { expected, received, at: path }
     }
     case 'invalid_union': {
-      const alternatives = issue.errors.flatMap((branch) => branch.filter((sub) => sub.path.length === 0 && sub.code === 'invalid_type').map((sub) => (sub as { expected: string }).expected))
+      const alternatives = issue.errors.flatMap((branch) =>
+        branch.flatMap((sub) => {
+          if (sub.path.length !== 0) return []
+          if (sub.code === 'invalid_type') return [sub.expected as string]
+          if (sub.code === 'custom' && typeof sub.params?.expected === 'string') return [sub.params.expected]
+          return []
+        }),
+      )
       const unique = [...new Set(alternatives)]
       return { expected: unique.length > 0 ? unique.join(' or ') : 'one of the allowed forms', received, at: path }
     }

@@ -74,7 +74,8 @@ function kindsText(kinds: readonly ArtifactKind[]): string {
  * A config field that points at another node's output. The graph builder finds every such field in a parsed config,
  * adds an edge, and checks that the output exists and has an accepted kind (an image is accepted where a filesystem
  * is). In YAML a reference is `"nodeId"` (its `default` output), `"nodeId.output"` or `{ node, output }`; in
- * kiln.ts it is a node handle or `handle.output(name)`.
+ * kiln.ts it is a node handle or `handle.output(name)`. For a default reference use `.prefault('node')` (zod's
+ * `.default()` skips parsing, so the default would not become a reference).
  *
  * @example
  * ```ts
