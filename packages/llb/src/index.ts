@@ -1,1 +1,31 @@
-export {}
+/**
+ * @kiln/llb: BuildKit's low-level build format as immutable TypeScript values, marshalled byte-exactly to
+ * `pb.Definition`.
+ */
+export { State, ExecState, isState, scratch, addEnv, delEnv, dir, user, platform, network, hostname } from './state.js'
+export type { StateOption, NetworkMode, SecurityModeName, HostEntry, ImageConfig } from './state.js'
+export { image, local, git, http, ociLayout, SourceVertex } from './sources.js'
+export type { ImageOptions, LocalOptions, GitOptions, HttpOptions, OciLayoutOptions } from './sources.js'
+export { ExecVertex } from './exec.js'
+export type { RunOptions, MountSpec, BindMount, CacheMount, TmpfsMount, SecretMount, SshMount, Ulimit, ProxyEnv, SecretEnv } from './exec.js'
+export { FileAction, FileVertex, mkdir, mkfile, rm, copy } from './file.js'
+export type { Owner, Timestamp, MkdirOptions, MkfileOptions, RmOptions, CopyOptions } from './file.js'
+export { merge, diff, MergeVertex, DiffVertex } from './merge-diff.js'
+export { Definition, DEFAULT_MAX_DEFINITION_BYTES, digestOf } from './marshal.js'
+export type { MarshalOptions, DefinitionOp } from './marshal.js'
+export { validateDefinition } from './validate.js'
+export type { ValidateOptions, ValidatedDefinition } from './validate.js'
+export { decodeDefinition, dumpJson, dumpDot, dumpRaw } from './dump.js'
+export type { DecodedDefinition, DecodedOp } from './dump.js'
+export { LlbError, isLlbError } from './errors.js'
+export type { LlbErrorCode, LlbErrorFields } from './errors.js'
+export { BUILDKIT_V0_8_CAPS, BUILDKIT_V0_13_NEW_CAPS, DOCKERD_20_10, DOCKERD_26_1, NEVER_SEND_CAPS, CAP_FEATURES } from './caps.js'
+export type { EngineCaps, EngineProfile } from './caps.js'
+export { normalizePlatform, parsePlatform, formatPlatform, defaultPlatform } from './platform.js'
+export type { Platform } from './platform.js'
+export { normalizeImageRef } from './image-ref.js'
+export type { ImageReference } from './image-ref.js'
+export type { OpOptions, Output, Vertex, BuildContext, BuiltOp, CapSupport } from './vertex.js'
+export { encode, decode } from './pb/codec.js'
+export { NetMode, SecurityMode, MountType, CacheSharingOpt } from './pb/types.js'
+export type * from './pb/types.js'

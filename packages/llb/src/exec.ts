@@ -1,0 +1,375 @@
+import { invalid } from './errors.js'
+import type { PbInput, PbMeta, PbMount, PbOp, PbSecretEnv } from './pb/types.js'
+import { CacheSharingOpt, MountType, NetMode, SecurityMode } from './pb/types.js'
+import { platformToPB, type Platform } from './platform.js'
+import { ExecState, assertState, type HostEntry, type NetworkMode, type SecurityModeName, type State } from './state.js'
+import { cleanPath, joinPath, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
+
+/** A read-write or read-only mount of another State's filesystem. */
+export interface BindMount {
+  type: 'bind'
+  dest: string
+  /** The filesystem to mount; scratch (an empty writable directory) when absent. */
+  from?: State
+  /** Mount only this sub-path of `from`. */
+  selector?: string
+  readonly?: boolean
+  /** False: a writable mount whose changes are thrown away (no output). Default true. */
+  output?: boolean
+}
+
+/** A persistent cache directory shared between runs. */
+export interface CacheMount {
+  type: 'cache'
+  dest: string
+  /** The cache's id (namespace); default the dest. */
+  id?: string
+  /** How concurrent runs share it: `shared` (default), `private` or `locked`. */
+  sharing?: 'shared' | 'private' | 'locked'
+  /** Seed the cache from this filesystem the first time. */
+  from?: State
+}
+
+/** A tmpfs. */
+export interface TmpfsMount {
+  type: 'tmpfs'
+  dest: string
+  /** Size limit in bytes (BuildKit v0.10+). */
+  size?: number
+}
+
+/** A secret mounted as a file; its bytes come from the session, never from LLB. */
+export interface SecretMount {
+  type: 'secret'
+  /** The secret's id, as the session's secrets provider knows it. */
+  id: string
+  /** Where the file appears; default `/run/secrets/<id>`. */
+  dest?: string
+  /** Permission bits; default 0o400. */
+  mode?: number
+  uid?: number
+  gid?: number
+  /** Skip the mount instead of failing when the secret is missing. */
+  optional?: boolean
+}
+
+/** An ssh-agent socket forwarded from the session. */
+export interface SshMount {
+  type: 'ssh'
+  /** The agent id; default `default`. */
+  id?: string
+  /** Socket path; default `/run/buildkit/ssh_agent.<n>`. */
+  dest?: string
+  /** Permission bits; default 0o600. */
+  mode?: number
+  uid?: number
+  gid?: number
+  optional?: boolean
+}
+
+/** A mount of an exec op. */
+export type MountSpec = BindMount | CacheMount | TmpfsMount | SecretMount | SshMount
+
+/** A resource limit of the process (BuildKit v0.10+). */
+export interface Ulimit {
+  name: 'core' | 'cpu' | 'data' | 'fsize' | 'locks' | 'memlock' | 'msgqueue' | 'nice' | 'nofile' | 'nproc' | 'rss' | 'rtprio' | 'rttime' | 'sigpending' | 'stack'
+  soft: number
+  hard: number
+}
+
+/** Proxy settings, passed to the process and kept out of the cache key. */
+export interface ProxyEnv {
+  httpProxy?: string
+  httpsProxy?: string
+  ftpProxy?: string
+  noProxy?: string
+  allProxy?: string
+}
+
+/** A secret exposed as an environment variable (BuildKit v0.10+). */
+export interface SecretEnv {
+  /** The secret's id. */
+  id: string
+  /** The environment variable name. */
+  name: string
+  optional?: boolean
+}
+
+/** Options of {@link State.run}. Give `args` (argv, no shell) or `shell` (run with `/bin/sh -c`). */
+export interface RunOptions extends OpOptions {
+  args?: readonly string[]
+  shell?: string
+  /** Variables added to the State's environment for this process only. */
+  env?: Readonly<Record<string, string>>
+  /** Working directory; relative to the State's. */
+  cwd?: string
+  user?: string
+  hostname?: string
+  extraHosts?: readonly HostEntry[]
+  ulimits?: readonly Ulimit[]
+  /** Exit codes that count as success (BuildKit v0.17+). */
+  validExitCodes?: readonly number[]
+  network?: NetworkMode
+  security?: SecurityModeName
+  proxyEnv?: ProxyEnv
+  cgroupParent?: string
+  mounts?: readonly MountSpec[]
+  secretEnv?: readonly SecretEnv[]
+}
+
+const ULIMITS = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'])
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+interface ResolvedMount {
+  readonly type: 'bind' | 'cache' | 'tmpfs'
+  readonly dest: string
+  readonly source: Output | undefined
+  readonly selector: string
+  readonly readonly: boolean
+  /** Output index, or -1. */
+  readonly output: number
+  readonly noOutputWritable: boolean
+  readonly cacheId: string
+  readonly sharing: number
+  readonly size: number
+}
+
+interface ResolvedSecret {
+  readonly dest: string
+  readonly id: string
+  readonly mode: number
+  readonly uid: number
+  readonly gid: number
+  readonly optional: boolean
+}
+
+function nonNegative(value: number | undefined, what: string): number {
+  if (value === undefined) return 0
+  if (!Number.isInteger(value) || value < 0) invalid(`Expected ${what} to be a non-negative integer, received ${value}`)
+  return value
+}
+
+/** The exec op behind {@link State.run}. */
+export class ExecVertex implements Vertex {
+  readonly kind = 'exec'
+  private readonly sourceOutputs: readonly Output[]
+
+  constructor(
+    readonly meta: Readonly<PbMeta>,
+    readonly envList: readonly (readonly [string, string])[],
+    readonly mounts: readonly ResolvedMount[],
+    readonly secrets: readonly ResolvedSecret[],
+    readonly ssh: readonly ResolvedSecret[],
+    readonly secretEnv: readonly SecretEnv[],
+    readonly network: NetworkMode,
+    readonly security: SecurityModeName,
+    readonly platform: Platform | undefined,
+    readonly options: OpOptions,
+  ) {
+    const outputs: Output[] = []
+    for (const mount of mounts) if (mount.source && !outputs.some((o) => o.vertex === mount.source?.vertex && o.index === mount.source.index)) outputs.push(mount.source)
+    this.sourceOutputs = outputs
+  }
+
+  inputs(): readonly Output[] {
+    return this.sourceOutputs
+  }
+
+  /** @internal The output of the mount at `dest` after the run. */
+  mountOutput(dest: string): Output | undefined {
+    const mount = this.mounts.find((candidate) => candidate.dest === dest)
+    if (!mount) {
+      const known = this.mounts.map((candidate) => candidate.dest).join(', ')
+      invalid(`Expected the dest of a mount of this exec (${known}), received ${JSON.stringify(dest)}`)
+    }
+    if (mount.type !== 'bind') invalid(`The ${mount.type} mount at ${dest} has no output: only bind mounts are snapshots`)
+    if (mount.output >= 0) return { vertex: this, index: mount.output }
+    if (mount.readonly) return mount.source
+    invalid(`The bind mount at ${dest} was declared with output: false, so it has no output`)
+  }
+
+  build(context: BuildContext): BuiltOp {
+    const caps = new Set<string>(['exec.meta.base'])
+    const env = this.envList.map(([key, value]) => [key, value] as [string, string])
+    if (this.ssh.length > 0 && !env.some(([key]) => key === 'SSH_AUTH_SOCK')) env.push(['SSH_AUTH_SOCK', (this.ssh[0] as ResolvedSecret).dest])
+    if (context.hasCaps) {
+      if (context.support('exec.meta.setsdefaultpath') === 'enabled') caps.add('exec.meta.setsdefaultpath')
+      else if (!env.some(([key]) => key === 'PATH')) env.push(['PATH', DEFAULT_PATH])
+    }
+    const meta: PbMeta = { ...this.meta, env: env.map(([key, value]) => `${key}=${value}`) }
+    if (meta.proxyEnv) caps.add('exec.meta.proxyenv')
+    if (meta.ulimit?.length) caps.add('exec.meta.ulimit')
+    if (meta.cgroupParent) caps.add('exec.meta.cgroup.parent')
+    if (meta.validExitCodes?.length) caps.add('exec.validexitcode')
+    if (this.network !== 'sandbox') caps.add('exec.meta.network')
+    if (this.security !== 'sandbox') caps.add('exec.meta.security')
+
+    const inputs: PbInput[] = []
+    const inputIndex = (output: Output): number => {
+      const input = context.input(output)
+      const at = inputs.findIndex((known) => known.digest === input.digest && (known.index ?? 0) === (input.index ?? 0))
+      if (at >= 0) return at
+      inputs.push(input)
+      return inputs.length - 1
+    }
+    const mounts: PbMount[] = []
+    for (const mount of this.mounts) {
+      if (mount.selector) caps.add('exec.mount.selector')
+      const pb: PbMount = {
+        input: mount.source ? inputIndex(mount.source) : -1,
+        dest: mount.dest,
+        output: mount.output,
+        readonly: mount.readonly,
+        selector: mount.selector,
+      }
+      if (mount.type === 'cache') {
+        caps.add('exec.mount.cache').add('exec.mount.cache.sharing')
+        pb.mountType = MountType.CACHE
+        pb.cacheOpt = { ID: mount.cacheId, sharing: mount.sharing }
+      } else if (mount.type === 'tmpfs') {
+        caps.add('exec.mount.tmpfs')
+        if (mount.size > 0) caps.add('exec.mount.tmpfs.size')
+        pb.mountType = MountType.TMPFS
+        pb.TmpfsOpt = { size: mount.size }
+      } else {
+        caps.add('exec.mount.bind')
+        if (mount.noOutputWritable) caps.add('exec.mount.bind.readwrite-nooutput')
+      }
+      mounts.push(pb)
+    }
+    if (this.secrets.length > 0) caps.add('exec.mount.secret')
+    for (const secret of this.secrets) {
+      mounts.push({ input: -1, dest: secret.dest, mountType: MountType.SECRET, secretOpt: { ID: secret.id, uid: secret.uid, gid: secret.gid, mode: secret.mode, optional: secret.optional } })
+    }
+    if (this.ssh.length > 0) caps.add('exec.mount.ssh')
+    for (const ssh of this.ssh) {
+      mounts.push({ input: -1, dest: ssh.dest, mountType: MountType.SSH, SSHOpt: { ID: ssh.id, uid: ssh.uid, gid: ssh.gid, mode: ssh.mode, optional: ssh.optional } })
+    }
+    let secretenv: PbSecretEnv[] | undefined
+    if (this.secretEnv.length > 0) {
+      caps.add('exec.secretenv')
+      secretenv = this.secretEnv.map((secret) => ({ ID: secret.id, name: secret.name, optional: secret.optional ?? false }))
+    }
+    const op: PbOp = {
+      inputs,
+      exec: {
+        meta,
+        mounts,
+        network: this.network === 'host' ? NetMode.HOST : this.network === 'none' ? NetMode.NONE : NetMode.UNSET,
+        security: this.security === 'insecure' ? SecurityMode.INSECURE : SecurityMode.SANDBOX,
+        ...(secretenv ? { secretenv } : {}),
+      },
+      platform: platformToPB(this.platform ?? context.platform),
+      constraints: {},
+    }
+    return { op, caps: [...caps], name: (this.meta.args ?? []).join(' '), options: this.options }
+  }
+}
+
+/** @internal Builds the exec op for `state.run(options)`. */
+export function runExec(state: State, options: RunOptions): ExecState {
+  let args: string[]
+  if (options.args !== undefined && options.shell !== undefined) invalid('Expected either args or shell in run(), received both')
+  if (options.shell !== undefined) args = ['/bin/sh', '-c', options.shell]
+  else if (options.args !== undefined && options.args.length > 0) args = [...options.args]
+  else invalid('Expected run() to have non-empty args or a shell script')
+
+  let scoped: State = state
+  for (const [key, value] of Object.entries(options.env ?? {})) scoped = scoped.withEnv(key, value)
+  const cwd = options.cwd === undefined ? state.getDir() : options.cwd.startsWith('/') ? cleanPath(options.cwd) : joinPath('/', state.getDir(), options.cwd)
+  const user = options.user ?? state.getUser()
+  const hostname = options.hostname ?? state.getHostname()
+  const extraHosts = [...state.getExtraHosts(), ...(options.extraHosts ?? [])]
+
+  const meta: PbMeta = { args, cwd }
+  if (user) meta.user = user
+  if (hostname) meta.hostname = hostname
+  if (extraHosts.length > 0) meta.extraHosts = extraHosts.map(({ host, ip }) => ({ Host: host, IP: ip }))
+  if (options.proxyEnv) {
+    const { httpProxy, httpsProxy, ftpProxy, noProxy, allProxy } = options.proxyEnv
+    meta.proxyEnv = { httpProxy, httpsProxy, ftpProxy, noProxy, allProxy }
+  }
+  if (options.ulimits?.length) {
+    meta.ulimit = options.ulimits.map((limit) => {
+      if (!ULIMITS.has(limit.name)) invalid(`Expected a ulimit name (${[...ULIMITS].join(', ')}), received ${JSON.stringify(limit.name)}`)
+      return { Name: limit.name, Soft: limit.soft, Hard: limit.hard }
+    })
+  }
+  if (options.cgroupParent) meta.cgroupParent = options.cgroupParent
+  if (options.validExitCodes?.length) meta.validExitCodes = options.validExitCodes.map((code) => code | 0)
+
+  const regular: Omit<ResolvedMount, 'output'>[] = [{
+    type: 'bind', dest: '/', source: state.output(), selector: '', readonly: false, noOutputWritable: false, cacheId: '', sharing: 0, size: 0,
+  }]
+  const secrets: ResolvedSecret[] = []
+  const ssh: ResolvedSecret[] = []
+  const wantsOutput = new Map<Omit<ResolvedMount, 'output'>, boolean>([[regular[0] as Omit<ResolvedMount, 'output'>, true]])
+  for (const spec of options.mounts ?? []) {
+    const dest = 'dest' in spec ? spec.dest : undefined
+    if (dest === '/') invalid('Expected mounts other than "/": the root filesystem is the State run() is called on')
+    if (dest !== undefined && (dest === '' || regular.some((mount) => mount.dest === dest) || secrets.some((s) => s.dest === dest))) {
+      invalid(`Expected one mount per dest, received ${JSON.stringify(dest)} twice or empty`)
+    }
+    switch (spec.type) {
+      case 'bind': {
+        const source = spec.from === undefined ? undefined : assertState(spec.from, `the bind mount at ${spec.dest}`).output()
+        const output = spec.output !== false && !spec.readonly
+        const mount = { type: 'bind' as const, dest: spec.dest, source, selector: spec.selector ?? '', readonly: spec.readonly ?? false, noOutputWritable: spec.output === false && !spec.readonly, cacheId: '', sharing: 0, size: 0 }
+        regular.push(mount)
+        wantsOutput.set(mount, output)
+        break
+      }
+      case 'cache': {
+        const source = spec.from === undefined ? undefined : assertState(spec.from, `the cache mount at ${spec.dest}`).output()
+        const sharing = spec.sharing === 'private' ? CacheSharingOpt.PRIVATE : spec.sharing === 'locked' ? CacheSharingOpt.LOCKED : CacheSharingOpt.SHARED
+        if (spec.sharing !== undefined && !['shared', 'private', 'locked'].includes(spec.sharing)) invalid(`Expected cache sharing shared, private or locked, received ${JSON.stringify(spec.sharing)}`)
+        regular.push({ type: 'cache', dest: spec.dest, source, selector: '', readonly: false, noOutputWritable: false, cacheId: spec.id ?? spec.dest, sharing, size: 0 })
+        break
+      }
+      case 'tmpfs':
+        regular.push({ type: 'tmpfs', dest: spec.dest, source: undefined, selector: '', readonly: false, noOutputWritable: false, cacheId: '', sharing: 0, size: nonNegative(spec.size, 'the tmpfs size') })
+        break
+      case 'secret':
+        if (!spec.id) invalid('Expected a secret mount to have an id')
+        secrets.push({ dest: spec.dest ?? `/run/secrets/${spec.id}`, id: spec.id, mode: spec.mode ?? 0o400, uid: nonNegative(spec.uid, 'the uid'), gid: nonNegative(spec.gid, 'the gid'), optional: spec.optional ?? false })
+        break
+      case 'ssh':
+        ssh.push({ dest: spec.dest ?? `/run/buildkit/ssh_agent.${ssh.length}`, id: spec.id ?? 'default', mode: spec.mode ?? 0o600, uid: nonNegative(spec.uid, 'the uid'), gid: nonNegative(spec.gid, 'the gid'), optional: spec.optional ?? false })
+        break
+      default:
+        invalid(`Expected a mount type bind, cache, tmpfs, secret or ssh, received ${JSON.stringify((spec as { type: unknown }).type)}`)
+    }
+  }
+  // Go sorts the regular mounts by dest (stable here) and numbers the outputs in that order.
+  const sorted = regular.slice().sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0))
+  let next = 0
+  const mounts: ResolvedMount[] = sorted.map((mount) => ({ ...mount, output: mount.type === 'bind' && wantsOutput.get(mount) ? next++ : -1 }))
+  for (const secret of options.secretEnv ?? []) {
+    if (!secret.id || !secret.name) invalid('Expected a secret env entry to have an id and a name')
+  }
+  const vertex = new ExecVertex(
+    meta,
+    scopedEnv(scoped),
+    mounts,
+    secrets,
+    ssh,
+    (options.secretEnv ?? []).map((secret) => ({ ...secret })),
+    options.network ?? state.getNetwork(),
+    options.security ?? state.getSecurity(),
+    state.getPlatform(),
+    pickOpOptions(options),
+  )
+  const rootIndex = (mounts.find((mount) => mount.dest === '/') as ResolvedMount).output
+  return new ExecState({ ...stateData(state), output: { vertex, index: rootIndex } }, vertex)
+}
+
+function scopedEnv(state: State): [string, string][] {
+  return state.env().map((entry) => {
+    const eq = entry.indexOf('=')
+    return [entry.slice(0, eq), entry.slice(eq + 1)]
+  })
+}
+
+function stateData(state: State): object {
+  return (state as unknown as { data: object }).data
+}

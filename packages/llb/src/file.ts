@@ -1,0 +1,293 @@
+import { invalid } from './errors.js'
+import type { Int64, PbChownOpt, PbFileAction, PbInput, PbOp, PbUserOpt } from './pb/types.js'
+import { platformToPB, type Platform } from './platform.js'
+import { assertState, type State } from './state.js'
+import { cleanPath, joinPath, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
+
+/** Owner of created files: a uid/gid number, or a user/group name resolved in the target's /etc/passwd. */
+export interface Owner {
+  user?: number | string
+  group?: number | string
+}
+
+/** A creation time: a Date, or Unix nanoseconds as a bigint. */
+export type Timestamp = Date | bigint
+
+/** Options of {@link mkdir}. */
+export interface MkdirOptions {
+  /** Permission bits; default 0o755. */
+  mode?: number
+  /** Create missing parents (`mkdir -p`). */
+  parents?: boolean
+  owner?: Owner
+  createdTime?: Timestamp
+}
+
+/** Options of {@link mkfile}. */
+export interface MkfileOptions {
+  /** Permission bits; default 0o644. */
+  mode?: number
+  owner?: Owner
+  createdTime?: Timestamp
+}
+
+/** Options of {@link rm}. */
+export interface RmOptions {
+  allowNotFound?: boolean
+  allowWildcard?: boolean
+}
+
+/** Options of {@link copy}. */
+export interface CopyOptions {
+  /** Permission bits for the copies; default: keep the source's. */
+  mode?: number
+  /** Symbolic mode such as `u+x` (BuildKit v0.17+). */
+  modeStr?: string
+  owner?: Owner
+  followSymlinks?: boolean
+  /** Copy a directory's contents rather than the directory itself. */
+  dirContentsOnly?: boolean
+  /** Unpack archives like Dockerfile ADD. */
+  attemptUnpack?: boolean
+  /** Create the destination's parent directories. */
+  createDestPath?: boolean
+  allowWildcard?: boolean
+  allowEmptyWildcard?: boolean
+  /** Copy only paths matching these patterns (BuildKit v0.9+). */
+  include?: readonly string[]
+  /** Skip paths matching these patterns (BuildKit v0.9+). */
+  exclude?: readonly string[]
+  /** Replace existing destination paths even when types differ (BuildKit v0.14+). */
+  alwaysReplaceExistingDestPaths?: boolean
+  createdTime?: Timestamp
+}
+
+type ActionSpec =
+  | { kind: 'mkdir'; path: string; options: MkdirOptions }
+  | { kind: 'mkfile'; path: string; data: Uint8Array; options: MkfileOptions }
+  | { kind: 'rm'; path: string; options: RmOptions }
+  | { kind: 'copy'; from: State; src: string; dest: string; options: CopyOptions }
+
+/**
+ * An immutable chain of file actions; `State.file(chain)` turns it into one FileOp whose actions apply in order,
+ * each on the result of the previous one, as Go's `llb.Mkdir(…).Mkfile(…)` chains do.
+ *
+ * @example
+ * ```ts
+ * const tree = scratch().file(mkdir('/out', { parents: true }).mkfile('/out/a.txt', 'a\n').copy(src, '/app', '/out/app'))
+ * ```
+ */
+export class FileAction {
+  /** @internal */
+  constructor(readonly previous: FileAction | undefined, readonly spec: ActionSpec) {}
+
+  /** Then creates a directory. */
+  mkdir(path: string, options: MkdirOptions = {}): FileAction {
+    return new FileAction(this, mkdir(path, options).spec)
+  }
+
+  /** Then writes a file. */
+  mkfile(path: string, data: string | Uint8Array, options: MkfileOptions = {}): FileAction {
+    return new FileAction(this, mkfile(path, data, options).spec)
+  }
+
+  /** Then removes a path. */
+  rm(path: string, options: RmOptions = {}): FileAction {
+    return new FileAction(this, rm(path, options).spec)
+  }
+
+  /** Then copies `src` of another State to `dest`. */
+  copy(from: State, src: string, dest: string, options: CopyOptions = {}): FileAction {
+    return new FileAction(this, copy(from, src, dest, options).spec)
+  }
+
+  /** The actions in application order. */
+  actions(): ActionSpec[] {
+    const out: ActionSpec[] = [this.spec]
+    for (let action = this.previous; action; action = action.previous) out.push(action.spec)
+    return out.reverse()
+  }
+}
+
+function checkPath(path: string, what: string): void {
+  if (typeof path !== 'string' || path === '') invalid(`Expected a non-empty path for ${what}, received ${JSON.stringify(path)}`)
+}
+
+/** A file action that creates a directory. */
+export function mkdir(path: string, options: MkdirOptions = {}): FileAction {
+  checkPath(path, 'mkdir')
+  return new FileAction(undefined, { kind: 'mkdir', path, options: { ...options } })
+}
+
+/** A file action that writes a file (its parent directory must exist). */
+export function mkfile(path: string, data: string | Uint8Array, options: MkfileOptions = {}): FileAction {
+  checkPath(path, 'mkfile')
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data.slice()
+  return new FileAction(undefined, { kind: 'mkfile', path, data: bytes, options: { ...options } })
+}
+
+/** A file action that removes a path. */
+export function rm(path: string, options: RmOptions = {}): FileAction {
+  checkPath(path, 'rm')
+  return new FileAction(undefined, { kind: 'rm', path, options: { ...options } })
+}
+
+/** A file action that copies `src` (relative paths resolve against `from`'s working directory) to `dest`. */
+export function copy(from: State, src: string, dest: string, options: CopyOptions = {}): FileAction {
+  checkPath(src, 'copy source')
+  checkPath(dest, 'copy destination')
+  assertState(from, 'copy source')
+  return new FileAction(undefined, { kind: 'copy', from, src, dest, options: { ...options, include: options.include?.slice(), exclude: options.exclude?.slice() } })
+}
+
+/** Go's `normalizePath`: clean, make absolute against the working directory, keep a trailing `/` or `/.`. */
+function normalizePath(parent: string, path: string, keepSlash: boolean): string {
+  let out = cleanPath(path)
+  if (!out.startsWith('/')) out = joinPath('/', parent, out)
+  if (keepSlash) {
+    if (path.endsWith('/') && !out.endsWith('/')) out += '/'
+    else if (path.endsWith('/.')) {
+      if (out !== '/') out += '/'
+      out += '.'
+    }
+  }
+  return out
+}
+
+function timestamp(value: Timestamp | undefined): Int64 {
+  if (value === undefined) return -1
+  if (typeof value === 'bigint') return value
+  const ms = value.getTime()
+  if (Number.isNaN(ms)) invalid('Expected a valid Date for createdTime')
+  return BigInt(ms) * 1_000_000n
+}
+
+function userOpt(value: number | string, base: number): PbUserOpt {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 0) invalid(`Expected a uid/gid to be a non-negative integer, received ${value}`)
+    return { byID: value }
+  }
+  if (value === '') invalid('Expected a non-empty user or group name')
+  return { byName: { name: value, input: base } }
+}
+
+function chown(owner: Owner | undefined, base: number): PbChownOpt | undefined {
+  if (!owner || (owner.user === undefined && owner.group === undefined)) return undefined
+  return {
+    ...(owner.user !== undefined ? { user: userOpt(owner.user, base) } : {}),
+    ...(owner.group !== undefined ? { group: userOpt(owner.group, base) } : {}),
+  }
+}
+
+interface ResolvedAction {
+  readonly spec: ActionSpec
+  /** Absolute paths, resolved at construction against the States' working directories. */
+  readonly path: string
+  readonly src: string
+  readonly source: Output | undefined
+}
+
+/** The FileOp behind {@link State.file}. */
+export class FileVertex implements Vertex {
+  readonly kind = 'file'
+  readonly base: Output | undefined
+  readonly actions: readonly ResolvedAction[]
+  readonly platform: Platform | undefined
+  readonly options: OpOptions
+  private readonly sourceOutputs: readonly Output[]
+
+  constructor(state: State, chain: FileAction, options?: OpOptions) {
+    if (!(chain instanceof FileAction) && typeof (chain as FileAction | undefined)?.actions !== 'function') invalid('Expected a FileAction chain (mkdir, mkfile, rm, copy)')
+    this.base = state.output()
+    this.platform = state.getPlatform()
+    this.options = pickOpOptions(options)
+    const parent = state.getDir()
+    this.actions = chain.actions().map((spec) => {
+      if (spec.kind === 'copy') {
+        const src = spec.src.startsWith('/') ? cleanPath(spec.src) : joinPath('/', spec.from.getDir(), spec.src)
+        return { spec, path: normalizePath(parent, spec.dest, true), src, source: spec.from.output() }
+      }
+      return { spec, path: normalizePath(parent, spec.path, false), src: '', source: undefined }
+    })
+    const outputs: Output[] = []
+    const add = (output: Output | undefined) => {
+      if (output && !outputs.some((known) => known.vertex === output.vertex && known.index === output.index)) outputs.push(output)
+    }
+    add(this.base)
+    for (const action of this.actions) add(action.source)
+    this.sourceOutputs = outputs
+  }
+
+  inputs(): readonly Output[] {
+    return this.sourceOutputs
+  }
+
+  /** True when every action only adds (mkdir, mkfile, copy) onto scratch: merging its result is a plain copy. */
+  isAdditiveOnScratch(): boolean {
+    return this.base === undefined && this.actions.every((action) => action.spec.kind !== 'rm')
+  }
+
+  build(context: BuildContext): BuiltOp {
+    const caps = new Set<string>(['file.base'])
+    const inputs: PbInput[] = []
+    const inputIndex = (output: Output | undefined): number => {
+      if (!output) return -1
+      const input = context.input(output)
+      const at = inputs.findIndex((known) => known.digest === input.digest && (known.index ?? 0) === (input.index ?? 0))
+      if (at >= 0) return at
+      inputs.push(input)
+      return inputs.length - 1
+    }
+    // Inputs first, in order of first use, as Go's marshalState adds them; relative indexes need their count.
+    const baseInput = inputIndex(this.base)
+    const secondary = this.actions.map((action) => (action.spec.kind === 'copy' ? inputIndex(action.source) : -1))
+    const actions: PbFileAction[] = this.actions.map((action, i) => {
+      const input = i === 0 ? baseInput : inputs.length + i - 1
+      const pb: PbFileAction = { input, secondaryInput: secondary[i] as number, output: i === this.actions.length - 1 ? 0 : -1 }
+      const { spec } = action
+      switch (spec.kind) {
+        case 'mkdir':
+          pb.mkdir = { path: action.path, mode: (spec.options.mode ?? 0o755) & 0o777, makeParents: spec.options.parents ?? false, owner: chown(spec.options.owner, input), timestamp: timestamp(spec.options.createdTime) }
+          break
+        case 'mkfile':
+          pb.mkfile = { path: action.path, mode: (spec.options.mode ?? 0o644) & 0o777, data: spec.data, owner: chown(spec.options.owner, input), timestamp: timestamp(spec.options.createdTime) }
+          break
+        case 'rm':
+          if (spec.options.allowWildcard) caps.add('file.rm.wildcard')
+          pb.rm = { path: action.path, allowNotFound: spec.options.allowNotFound ?? false, allowWildcard: spec.options.allowWildcard ?? false }
+          break
+        case 'copy': {
+          const o = spec.options
+          if (o.include?.length || o.exclude?.length) caps.add('file.copy.includeexcludepatterns')
+          if (o.alwaysReplaceExistingDestPaths) caps.add('file.copy.alwaysreplaceexistingdestpaths')
+          if (o.modeStr) caps.add('file.copy.modestring')
+          pb.copy = {
+            src: action.src,
+            dest: action.path,
+            owner: chown(o.owner, input),
+            mode: o.mode ?? -1,
+            followSymlink: o.followSymlinks ?? false,
+            dirCopyContents: o.dirContentsOnly ?? false,
+            attemptUnpackDockerCompatibility: o.attemptUnpack ?? false,
+            createDestPath: o.createDestPath ?? false,
+            allowWildcard: o.allowWildcard ?? false,
+            allowEmptyWildcard: o.allowEmptyWildcard ?? false,
+            timestamp: timestamp(o.createdTime),
+            includePatterns: o.include ? [...o.include] : [],
+            excludePatterns: o.exclude ? [...o.exclude] : [],
+            alwaysReplaceExistingDestPaths: o.alwaysReplaceExistingDestPaths ?? false,
+            modeStr: o.modeStr ?? '',
+          }
+          break
+        }
+      }
+      return pb
+    })
+    const op: PbOp = { inputs, file: { actions }, platform: platformToPB(this.platform ?? context.platform), constraints: {} }
+    return { op, caps: [...caps], name: fileOpName(this.actions), options: this.options }
+  }
+}
+
+function fileOpName(actions: readonly ResolvedAction[]): string {
+  return actions.map((action) => (action.spec.kind === 'copy' ? `copy ${action.src} ${action.path}` : `${action.spec.kind} ${action.path}`)).join(', ')
+}

@@ -1,0 +1,107 @@
+import { invalid } from './errors.js'
+import { FileVertex, copy, type FileAction } from './file.js'
+import type { PbInput, PbOp } from './pb/types.js'
+import { platformToPB, type Platform } from './platform.js'
+import { State, assertState } from './state.js'
+import { pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
+
+/** The MergeOp behind {@link merge}. */
+export class MergeVertex implements Vertex {
+  readonly kind = 'merge'
+
+  constructor(readonly sources: readonly Output[], readonly platform: Platform | undefined, readonly options: OpOptions) {}
+
+  inputs(): readonly Output[] {
+    return this.sources
+  }
+
+  /**
+   * Without `mergeop` on the engine, a merge whose later inputs only add files onto scratch (FileOps of mkdir,
+   * mkfile and copy) is the same as copying each of them over the first: lower it to that FileOp. Anything else
+   * (exec results, images, diffs as upper layers) could hold deletions or type changes a copy would not reproduce,
+   * so it is left to fail with `LLB_UNSUPPORTED_CAP`.
+   */
+  lower(context: BuildContext): Vertex | undefined {
+    if (context.support('mergeop') !== 'absent') return undefined
+    const [first, ...rest] = this.sources
+    if (!first || !rest.every((output) => output.vertex instanceof FileVertex && output.vertex.isAdditiveOnScratch())) return undefined
+    let chain: FileAction | undefined
+    for (const output of rest) {
+      const from = new State({ output })
+      chain = chain ? chain.copy(from, '/', '/', { dirContentsOnly: true }) : copy(from, '/', '/', { dirContentsOnly: true })
+    }
+    const base = new State({ output: first, ...(this.platform ? { platform: this.platform } : {}) })
+    return new FileVertex(base, chain as FileAction, this.options)
+  }
+
+  /** Why {@link lower} declined, for the error message. */
+  lowerRefusal(): string {
+    return 'it can only be lowered to copies when every input after the first is a file op on scratch without rm'
+  }
+
+  build(context: BuildContext): BuiltOp {
+    const inputs: PbInput[] = this.sources.map((output) => context.input(output))
+    const op: PbOp = {
+      inputs,
+      merge: { inputs: inputs.map((_input, index) => ({ input: index })) },
+      platform: platformToPB(this.platform ?? context.platform),
+      constraints: {},
+    }
+    return { op, caps: ['mergeop'], name: `merge (${inputs.length} inputs)`, options: this.options }
+  }
+}
+
+/** The DiffOp behind {@link diff}. */
+export class DiffVertex implements Vertex {
+  readonly kind = 'diff'
+
+  constructor(readonly lowerOutput: Output, readonly upperOutput: Output | undefined, readonly platform: Platform | undefined, readonly options: OpOptions) {}
+
+  inputs(): readonly Output[] {
+    return this.upperOutput ? [this.lowerOutput, this.upperOutput] : [this.lowerOutput]
+  }
+
+  lowerRefusal(): string {
+    return 'a diff has no faithful lowering'
+  }
+
+  build(context: BuildContext): BuiltOp {
+    const inputs: PbInput[] = [context.input(this.lowerOutput)]
+    if (this.upperOutput) inputs.push(context.input(this.upperOutput))
+    const op: PbOp = {
+      inputs,
+      diff: { lower: { input: 0 }, upper: { input: this.upperOutput ? 1 : -1 } },
+      platform: platformToPB(this.platform ?? context.platform),
+      constraints: {},
+    }
+    return { op, caps: ['diffop'], name: 'diff', options: this.options }
+  }
+}
+
+/**
+ * Layers filesystems in order, later ones on top (BuildKit v0.10+ MergeOp). Scratch inputs are dropped; one input
+ * left is returned as is. The result keeps the first input's settings (env, dir, …).
+ */
+export function merge(inputs: readonly State[], options: OpOptions = {}): State {
+  if (!Array.isArray(inputs)) invalid('Expected merge() to get an array of States')
+  const states = inputs.map((input, index) => assertState(input, `merge input ${index}`))
+  const real = states.filter((state) => !state.isScratch())
+  if (real.length === 0) return new State()
+  if (real.length === 1) return real[0] as State
+  const first = real[0] as State
+  const vertex = new MergeVertex(real.map((state) => state.output() as Output), first.getPlatform(), pickOpOptions(options))
+  return first.withOutput({ vertex, index: 0 })
+}
+
+/**
+ * The changes that turn `lower` into `upper` (BuildKit v0.10+ DiffOp). Diff of scratch and `upper` is `upper`.
+ * The result keeps `lower`'s settings.
+ */
+export function diff(lower: State, upper: State, options: OpOptions = {}): State {
+  assertState(lower, 'diff lower')
+  assertState(upper, 'diff upper')
+  const lowerOutput = lower.output()
+  if (!lowerOutput) return upper
+  const vertex = new DiffVertex(lowerOutput, upper.output(), lower.getPlatform(), pickOpOptions(options))
+  return lower.withOutput({ vertex, index: 0 })
+}

@@ -1,0 +1,120 @@
+import type { Platform } from './platform.js'
+import type { PbInput, PbOp, PbOpMetadata } from './pb/types.js'
+
+/** Per-op metadata, accepted by every op constructor. Metadata never changes an op's digest. */
+export interface OpOptions {
+  /** The vertex name shown in progress (`llb.customname`). */
+  customName?: string
+  /** Free-form description entries (`OpMetadata.description`). */
+  description?: Readonly<Record<string, string>>
+  /** Run this op again even when its result is cached. */
+  ignoreCache?: boolean
+  /** Group this op's progress with others (BuildKit v0.10+; older engines ignore it). */
+  progressGroup?: { id: string; name?: string; weak?: boolean }
+}
+
+/** How an engine stands on a cap: enabled, advertised but disabled, or not advertised at all. */
+export type CapSupport = 'enabled' | 'disabled' | 'absent'
+
+/** What a vertex sees while it is marshalled. */
+export interface BuildContext {
+  /** The platform of ops that have none of their own. */
+  readonly platform: Platform
+  /** The `local.unique` value for local sources without a session. */
+  readonly localUniqueId: string
+  /** False when marshal was given no engine caps: then nothing is checked or lowered. */
+  readonly hasCaps: boolean
+  /** The engine's stand on a cap; `'enabled'` for every cap when there are no caps. */
+  support(cap: string): CapSupport
+  /** The `pb.Input` (digest and output index) of an output whose vertex was marshalled already. */
+  input(output: Output): PbInput
+}
+
+/** What a vertex marshals to. */
+export interface BuiltOp {
+  /** The op, inputs included. */
+  readonly op: PbOp
+  /** Caps the op needs, before they are checked against the engine. */
+  readonly caps: readonly string[]
+  /** The vertex name (what BuildKit shows unless a custom name is set). */
+  readonly name: string
+  readonly options: OpOptions
+}
+
+/**
+ * A node of the LLB graph before marshalling. Ops are immutable; a vertex's digest depends only on its content and
+ * its inputs' digests, never on object identity.
+ */
+export interface Vertex {
+  /** The kind of op: `source`, `exec`, `file`, `merge`, `diff`. */
+  readonly kind: string
+  /** The outputs this vertex reads, in a stable order. */
+  inputs(): readonly Output[]
+  /** A replacement vertex when the engine lacks a feature that can be lowered faithfully. */
+  lower?(context: BuildContext): Vertex | undefined
+  /** Marshals the vertex; its inputs are already marshalled. */
+  build(context: BuildContext): BuiltOp
+}
+
+/** One output of a vertex. */
+export interface Output {
+  readonly vertex: Vertex
+  readonly index: number
+}
+
+/** toPB: the `OpMetadata` for an op's options and its checked caps. */
+export function metadataToPB(options: OpOptions, caps: Iterable<string>): PbOpMetadata {
+  const metadata: PbOpMetadata = {}
+  if (options.ignoreCache) metadata.ignoreCache = true
+  const description: Record<string, string> = { ...options.description }
+  if (options.customName !== undefined) description['llb.customname'] = options.customName
+  if (Object.keys(description).length > 0) metadata.description = description
+  const capMap: Record<string, boolean> = {}
+  let any = false
+  for (const cap of caps) {
+    capMap[cap] = true
+    any = true
+  }
+  if (any) metadata.caps = capMap
+  if (options.progressGroup) {
+    const { id, name, weak } = options.progressGroup
+    metadata.progressGroup = { id, ...(name !== undefined ? { name } : {}), ...(weak ? { weak } : {}) }
+  }
+  return metadata
+}
+
+/** Copies only the metadata fields of an options object (so op-specific options do not leak in). */
+export function pickOpOptions(options: OpOptions | undefined): OpOptions {
+  if (!options) return {}
+  const out: OpOptions = {}
+  if (options.customName !== undefined) out.customName = options.customName
+  if (options.description !== undefined) out.description = { ...options.description }
+  if (options.ignoreCache) out.ignoreCache = true
+  if (options.progressGroup !== undefined) out.progressGroup = { ...options.progressGroup }
+  return out
+}
+
+/** Go's `path.Clean` for slash-separated paths. */
+export function cleanPath(input: string): string {
+  if (input === '') return '.'
+  const rooted = input.startsWith('/')
+  const parts: string[] = []
+  for (const part of input.split('/')) {
+    if (part === '' || part === '.') continue
+    if (part === '..') {
+      if (parts.length > 0 && parts[parts.length - 1] !== '..') parts.pop()
+      else if (!rooted) parts.push('..')
+      continue
+    }
+    parts.push(part)
+  }
+  const joined = parts.join('/')
+  if (rooted) return `/${joined}`
+  return joined === '' ? '.' : joined
+}
+
+/** Go's `path.Join`. */
+export function joinPath(...elements: string[]): string {
+  const nonEmpty = elements.filter((element) => element !== '')
+  return nonEmpty.length === 0 ? '' : cleanPath(nonEmpty.join('/'))
+}
