@@ -6,11 +6,13 @@ export const LLB_STATE: unique symbol = Symbol.for('kiln.llb.state') as never
 
 /**
  * An opaque LLB state (a digest-addressed filesystem snapshot). Core cannot import `@kiln/llb`, so artifacts carry
- * the state as this structural type; at run time it is an llb `State` (check with llb's `isState`).
+ * the state as an opaque object: at run time it is an llb `State`, which carries the {@link LLB_STATE} marker. A
+ * plugin turns it back into a `State` with llb's `isState()` guard; core never looks inside.
+ *
+ * It is `object` rather than a branded type on purpose: a brand keyed by core's symbol would not match the symbol
+ * type llb declares, so every plugin would need a cast to put an llb `State` into an artifact.
  */
-export interface StateLike {
-  readonly [LLB_STATE]: unknown
-}
+export type StateLike = object
 
 /** Tells whether a value carries the llb state marker. */
 export function isStateLike(value: unknown): value is StateLike {

@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { CoreError, PluginError } from './errors.js'
+import { CoreError } from './errors.js'
 import type { HookMeta, NodeType, OutputKinds, Severity } from './node-type.js'
 import type { Plan } from './plan.js'
 
@@ -163,23 +163,5 @@ export function createRegistry(plugins: readonly Plugin[]): Registry {
     kinds: () => [...nodeTypes.keys()],
     get: (kind) => nodeTypes.get(kind),
     policies: () => [...policies],
-  }
-}
-
-/** Calls a plugin hook, wrapping anything it throws in a {@link PluginError}. */
-export async function callHook<T>(plugin: PluginMeta, hook: PluginError['hook'], nodeId: string | undefined, run: () => T | Promise<T>): Promise<T> {
-  try {
-    return await run()
-  } catch (error) {
-    throw new PluginError({ plugin: plugin.name, hook, ...(nodeId === undefined ? {} : { nodeId }), cause: error })
-  }
-}
-
-/** Synchronous {@link callHook}. */
-export function callHookSync<T>(plugin: PluginMeta, hook: PluginError['hook'], nodeId: string | undefined, run: () => T): T {
-  try {
-    return run()
-  } catch (error) {
-    throw new PluginError({ plugin: plugin.name, hook, ...(nodeId === undefined ? {} : { nodeId }), cause: error })
   }
 }

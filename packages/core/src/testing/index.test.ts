@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { isCoreError } from '../index.js'
+import { isCoreError, isStateLike } from '../index.js'
 import { check, push, run } from '../__fixtures__/plugin.js'
-import { createFakeEngine, createTestContext, fakeFilesystem, fakeImage, NodeTypeTester, stateLabel } from './index.js'
+import { createFakeEngine, createTestContext, fakeFilesystem, fakeImage, fakeState, NodeTypeTester, stateLabel } from './index.js'
 
 describe('NodeTypeTester', () => {
   it('reports config errors exactly as buildGraph does', () => {
@@ -69,5 +69,19 @@ describe('createTestContext and createFakeEngine', () => {
     const ctx = createTestContext({ nodeId: 'n' })
     expect(ctx.engine).toBeUndefined()
     expect(() => ctx.requireEngine()).toThrow('Node "n" needs engine services to compile: expected an engine, received none (pure planning)')
+  })
+})
+
+describe('fake states', () => {
+  it('carry the llb marker that isStateLike checks, even through a prototype getter', () => {
+    expect(isStateLike(fakeState('a'))).toBe(true)
+    class Branded {
+      get [Symbol.for('kiln.llb.state')](): true {
+        return true
+      }
+    }
+    expect(isStateLike(new Branded())).toBe(true)
+    expect(isStateLike({ label: 'a' })).toBe(false)
+    expect(isStateLike(null)).toBe(false)
   })
 })

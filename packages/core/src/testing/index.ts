@@ -19,7 +19,8 @@ import { findReferences } from '../reference.js'
 import type { z } from 'zod'
 
 /** A stand-in for an llb `State` in tests: carries the llb marker and a label to assert on. */
-export interface FakeState extends StateLike {
+export interface FakeState {
+  readonly [LLB_STATE]: true
   readonly label: string
 }
 
