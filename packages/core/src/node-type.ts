@@ -174,7 +174,7 @@ export interface NodeType<S extends z.ZodType = z.ZodType, O extends OutputKinds
  * @example
  * ```ts
  * import { defineNodeType, ref, z } from '@kiln/core'
- * import { fromStateLike } from './state.js' // llb's isState() guard
+ * import { isState } from '@kiln/llb'
  *
  * export const chmod = defineNodeType({
  *   kind: 'acme.chmod',
@@ -182,7 +182,8 @@ export interface NodeType<S extends z.ZodType = z.ZodType, O extends OutputKinds
  *   schema: z.strictObject({ from: ref('filesystem'), paths: z.array(z.string()).min(1) }),
  *   outputs: { default: 'filesystem' },
  *   compile(node, ctx) {
- *     const input = fromStateLike(ctx.input(node.config.from).state)
+ *     const input = ctx.input(node.config.from).state // a filesystem, or an image's filesystem
+ *     if (!isState(input)) throw new Error('expected an llb State')
  *     const state = input.run({ args: ['chmod', '+x', ...node.config.paths] }).root()
  *     return { default: { kind: 'filesystem', state } }
  *   },
