@@ -147,7 +147,7 @@ export interface LoadedPlugin {
  */
 export async function loadPlugins(
   sources: readonly PluginSource[],
-  options: { projectDir: string; cliDir: string; loader?: ModuleLoader; configFile: string },
+  options: { projectDir: string; cliDir: string; loader?: ModuleLoader; configFile: string; optionalBuiltins?: boolean },
 ): Promise<LoadedPlugin[]> {
   const loader = options.loader ?? new NodeModuleLoader()
   const problems: Diagnostic[] = []
@@ -160,6 +160,7 @@ export async function loadPlugins(
     }
     const path = loader.resolve(source.name, options.projectDir) ?? (source.origin === 'builtin' ? loader.resolve(source.name, options.cliDir) : undefined)
     const position = source.position ?? { file: source.origin === 'dependency' ? 'package.json' : options.configFile }
+    if (path === undefined && source.origin === 'builtin' && options.optionalBuiltins) continue
     if (path === undefined) {
       problems.push({
         message: `plugin "${source.name}" is not installed`,

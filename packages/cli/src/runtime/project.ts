@@ -25,6 +25,8 @@ export interface ProjectOptions {
   /** Where built-in plugins resolve from when the project does not have them. */
   cliDir: string
   loader?: ModuleLoader
+  /** Skip built-in plugins that are not installed (instead of failing). */
+  optionalBuiltins?: boolean
 }
 
 export interface PlannedRun {
@@ -52,6 +54,7 @@ export class Project {
       projectDir: config.projectDir,
       cliDir: projectOptions.cliDir,
       configFile: config.displayPath,
+      ...(projectOptions.optionalBuiltins ? { optionalBuiltins: true } : {}),
       ...(projectOptions.loader === undefined ? {} : { loader: projectOptions.loader }),
     })
     let registry: Registry

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `kiln` binary. `--version` answers before anything heavy is imported.
+const args = process.argv.slice(2)
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  const { cliVersion } = await import('../version.js')
+  process.stdout.write(`${cliVersion()}\n`)
+} else {
+  const { main } = await import('../main.js')
+  const code = await main(args)
+  // Only the CLI exits: flush stdout/stderr first, then leave even if a socket is still open.
+  await Promise.all([new Promise((resolve) => process.stdout.write('', resolve)), new Promise((resolve) => process.stderr.write('', resolve))])
+  process.exit(code)
+}

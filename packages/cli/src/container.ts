@@ -1,0 +1,86 @@
+/**
+ * The composition root: the only module that knows tsyringe. Registrations are `useValue`/`useFactory` under
+ * symbol tokens; each command invocation (one run) gets its own child container. Library classes take their
+ * dependencies as constructor parameters and never see the container.
+ */
+import 'reflect-metadata'
+import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
+import type { Reporter } from '@kiln/core'
+import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe'
+import { connectEngine } from './engine/connect.js'
+import type { BuildkitEngine } from './engine/buildkit-engine.js'
+import type { Io } from './io.js'
+import type { GlobalOptions } from './main.js'
+import { createReporter, resolveProgressMode } from './progress/index.js'
+import { Project } from './runtime/project.js'
+import { Redactor } from './runtime/redaction.js'
+import { Runtime } from './runtime/runtime.js'
+
+export const Tokens = {
+  Io: Symbol('Io'),
+  Options: Symbol('GlobalOptions'),
+  CliDir: Symbol('CliDir'),
+  BuiltinPlugins: Symbol('BuiltinPlugins'),
+  Cwd: Symbol('Cwd'),
+  ProjectLoader: Symbol('ProjectLoader'),
+  EngineConnector: Symbol('EngineConnector'),
+  Redactor: Symbol('Redactor'),
+  Reporter: Symbol('Reporter'),
+  Runtime: Symbol('Runtime'),
+} as const
+
+export type ProjectLoader = () => Promise<Project>
+/** Connects to the engine for a project directory. */
+export type EngineConnector = (projectDir: string) => Promise<BuildkitEngine>
+
+/** The plugins every run loads: the std node types ship with the CLI. */
+export const BUILTIN_PLUGINS: readonly string[] = ['@kiln/plugin-std']
+
+/** The CLI package's directory (`packages/cli` in the repo, `node_modules/@kiln/cli` when installed). */
+export const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
+
+rootContainer.register(Tokens.CliDir, { useValue: CLI_DIR })
+rootContainer.register(Tokens.BuiltinPlugins, { useValue: BUILTIN_PLUGINS })
+
+/** A child container for one command invocation. */
+export function createCommandContainer(io: Io, options: GlobalOptions): DependencyContainer {
+  const child = rootContainer.createChildContainer()
+  child.register(Tokens.Io, { useValue: io })
+  child.register(Tokens.Options, { useValue: options })
+  child.register(Tokens.Cwd, { useValue: resolve(io.cwd, options.directory ?? '.') })
+  child.register(Tokens.Redactor, { useValue: new Redactor() })
+  child.register(Tokens.ProjectLoader, {
+    useFactory: instanceCachingFactory<ProjectLoader>((c) => {
+      let loaded: Promise<Project> | undefined
+      return () =>
+        (loaded ??= Project.load(
+          {
+            cwd: c.resolve<string>(Tokens.Cwd),
+            ...(options.file === undefined ? {} : { file: options.file }),
+            profiles: options.profile,
+            set: options.set,
+            ...(options.paramsFile === undefined ? {} : { paramsFile: resolve(io.cwd, options.paramsFile) }),
+            env: io.env,
+          },
+          { builtinPlugins: c.resolve<readonly string[]>(Tokens.BuiltinPlugins), cliDir: c.resolve<string>(Tokens.CliDir), optionalBuiltins: true },
+        ))
+    }),
+  })
+  child.register(Tokens.EngineConnector, {
+    useFactory: instanceCachingFactory<EngineConnector>(
+      () => (projectDir) => connectEngine({ ...(options.engine === undefined ? {} : { address: options.engine }), env: io.env, projectDir }),
+    ),
+  })
+  child.register(Tokens.Reporter, {
+    useFactory: instanceCachingFactory<Reporter>(() => createReporter(resolveProgressMode(options.progress, { stdout: io.stdout, stderr: io.stderr, env: io.env }), { stdout: io.stdout, stderr: io.stderr, env: io.env })),
+  })
+  child.register(Tokens.Runtime, {
+    useFactory: instanceCachingFactory<(projectDir: string) => Runtime>((c) => (projectDir) => {
+      const connect = c.resolve<EngineConnector>(Tokens.EngineConnector)
+      const redactor = c.resolve<Redactor>(Tokens.Redactor)
+      return new Runtime(() => connect(projectDir), c.resolve<Reporter>(Tokens.Reporter), redactor, (text) => void io.stderr.write(`${redactor.text(text)}\n`))
+    }),
+  })
+  return child
+}

@@ -1,0 +1,347 @@
+import { readFile } from 'node:fs/promises'
+import { isAbsolute, join, resolve as resolvePath } from 'node:path'
+import {
+  CoreError,
+  EngineError,
+  type FilesystemArtifact,
+  type ImageArtifact,
+  type Engine,
+  type EngineCapabilities,
+  type EngineServices,
+  type Exporter,
+  type FrontendRequest,
+  type ImageConfig,
+  type KilnEvent,
+  type JsonValue,
+  type ReadDirEntry,
+  type ResolvedImage,
+  type RunTargetOptions,
+  type SecretSource,
+  type StateLike,
+  type Target,
+  type TargetResult,
+} from '@kiln/core'
+import type { BuildkitClient, EngineCapabilities as BuildkitCaps, Export, FileStat, SolveEvent } from '@kiln/buildkit'
+import { parseIgnoreFile, Session } from '@kiln/buildkit'
+import { isLlbError, isState, type Definition, type EngineCaps } from '@kiln/llb'
+
+export interface BuildkitEngineOptions {
+  /** Local sources (`local://NAME`) are directories relative to this one (or absolute). */
+  projectDir: string
+  /** The session's shared key, so the engine reuses its copies of local dirs across runs. */
+  sharedKey?: string
+}
+
+/**
+ * Core's `Engine` on top of the BuildKit client: one connection and one session per run, each target solved as
+ * its own concurrent Solve (BuildKit shares common vertices), progress mapped to Kiln events.
+ */
+export class BuildkitEngine implements Engine {
+  readonly services: EngineServices
+  private session: Session | undefined
+  private sessionPromise: Promise<Session> | undefined
+  private secretSource: SecretSource | undefined
+  private capsPromise: Promise<{ core: EngineCapabilities; llb: EngineCaps; label: string }> | undefined
+
+  constructor(
+    readonly client: BuildkitClient,
+    private readonly options: BuildkitEngineOptions,
+  ) {
+    this.services = {
+      readFile: (state, path) => this.readFile(state, path),
+      readDir: (state, path) => this.readDir(state, path),
+      resolveImageConfig: (ref, resolveOptions) => this.resolveImageConfig(ref, resolveOptions?.platform),
+      solveFrontend: (request) => this.solveFrontend(request),
+    }
+  }
+
+  get address(): string {
+    return this.client.address.url
+  }
+
+  async capabilities(): Promise<EngineCapabilities> {
+    return (await this.probe()).core
+  }
+
+  /** The engine as a name for messages: `dockerd 26.1.5 (BuildKit v0.13)`. */
+  async label(): Promise<string> {
+    return (await this.probe()).label
+  }
+
+  private probe(): Promise<{ core: EngineCapabilities; llb: EngineCaps; label: string }> {
+    this.capsPromise ??= this.client.capabilities().then((caps) => toCapabilities(caps))
+    return this.capsPromise
+  }
+
+  /**
+   * Marshals a target's LLB against the engine's capabilities: a feature the engine lacks fails here, before
+   * anything runs, naming the node, the feature and the engine.
+   */
+  async marshal(target: Pick<Target, 'state' | 'nodeId'>): Promise<Definition> {
+    const { llb, label } = await this.probe()
+    const state = target.state
+    if (!isState(state)) throw new CoreError('LLB_INVALID_STATE', `Node "${target.nodeId}": expected an LLB state from @kiln/llb, received ${typeof state}`, { nodeId: target.nodeId })
+    try {
+      return state.marshal({ caps: llb, engine: label })
+    } catch (error) {
+      if (isLlbError(error, 'LLB_UNSUPPORTED_CAP')) {
+        const reason = error.reason ? ` (${error.reason})` : ''
+        throw new EngineError('BUILDKIT_UNSUPPORTED', `Node "${target.nodeId}" needs ${error.feature ?? 'a feature'}${error.op ? ` for ${error.op}` : ''}, which ${error.engine ?? label} does not support${reason}`, {
+          nodeId: target.nodeId,
+          feature: error.feature,
+          engine: error.engine ?? label,
+          cause: error,
+        })
+      }
+      throw error
+    }
+  }
+
+  /** The session of this run: local dirs found in the definitions, secrets from the run's SecretSource. */
+  private async ensureSession(definitions: readonly Definition[]): Promise<Session> {
+    this.sessionPromise ??= (async () => {
+      const secrets = this.secretSource
+      const session = new Session({
+        name: 'kiln',
+        ...(this.options.sharedKey === undefined ? {} : { sharedKey: this.options.sharedKey }),
+        secrets: async (id) => (secrets ? secrets.resolve(id) : undefined),
+      })
+      await this.client.attachSession(session)
+      this.session = session
+      return session
+    })()
+    const session = await this.sessionPromise
+    for (const definition of definitions) {
+      for (const dir of localDirs(definition)) {
+        const path = isAbsolute(dir.path) ? dir.path : resolvePath(this.options.projectDir, dir.path)
+        const excludePatterns = dir.dockerignore ? await readDockerignore(path) : []
+        session.addDir(dir.name, { path, ...(excludePatterns.length > 0 ? { excludePatterns } : {}) })
+      }
+    }
+    return session
+  }
+
+  async run(target: Target, options: RunTargetOptions): Promise<TargetResult> {
+    if (options.secrets && !this.secretSource) this.secretSource = options.secrets
+    const definition = await this.marshal(target)
+    const session = await this.ensureSession([definition])
+    const vertices = new Map<string, { cached: boolean; completed: boolean }>()
+    const onEvent = (event: SolveEvent) => {
+      for (const mapped of toKilnEvents(target.nodeId, event, vertices)) options.emit(mapped)
+    }
+    const exports = toExports(target.exporter, this.options.projectDir)
+    const common = {
+      session,
+      exports,
+      onEvent,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(needsHostNetwork(definition) ? { entitlements: ['network.host'] } : {}),
+    }
+    let exporterResponse: Record<string, string>
+    if (target.image && exports.some((exp) => exp.type === 'moby' || exp.type === 'image' || exp.type === 'oci' || exp.type === 'docker')) {
+      // An image export needs its config in the result metadata: a gateway build returns both.
+      const config = toOciConfig(target.image.config)
+      const result = await this.client.build(common, async (gateway) => {
+        const ref = await gateway.solve({ definition, evaluate: true })
+        return { ref, imageConfig: config }
+      })
+      exporterResponse = result.exporterResponse
+    } else {
+      exporterResponse = (await this.client.solve({ ...common, definition, ...(target.cache ? {} : { frontendAttrs: { 'no-cache': '' } }) })).exporterResponse
+    }
+    const values: Record<string, JsonValue> = {}
+    for (const [name, source] of Object.entries(target.values)) {
+      if (source.from === 'exporter') values[name] = exporterResponse[source.key] ?? null
+      else {
+        const text = new TextDecoder().decode(await this.readFile(target.state, source.path)).trim()
+        values[name] = source.json ? (JSON.parse(text) as JsonValue) : text
+      }
+    }
+    const all = [...vertices.values()]
+    return { cached: all.length > 0 && all.every((vertex) => vertex.cached), exporterResponse, values }
+  }
+
+  private async readFile(state: StateLike, path: string): Promise<Uint8Array> {
+    const definition = await this.marshal({ state, nodeId: '(read)' })
+    const session = await this.ensureSession([definition])
+    const result = await this.client.build({ session }, async (gateway) => ({ value: await gateway.readFile(await gateway.solve({ definition, evaluate: true }), path) }))
+    return result.value.value as Uint8Array
+  }
+
+  private async readDir(state: StateLike, path: string): Promise<readonly ReadDirEntry[]> {
+    const definition = await this.marshal({ state, nodeId: '(read)' })
+    const session = await this.ensureSession([definition])
+    const result = await this.client.build({ session }, async (gateway) => ({ value: await gateway.readDir(await gateway.solve({ definition, evaluate: true }), path) }))
+    const entries = result.value.value as FileStat[]
+    return entries.map((entry) => ({ name: entry.path, type: goModeType(entry.mode), size: entry.size, mode: entry.mode }))
+  }
+
+  private async resolveImageConfig(ref: string, platform?: { os: string; architecture: string; variant?: string }): Promise<ResolvedImage> {
+    const result = await this.client.build({}, async (gateway) => ({ value: await gateway.resolveImageConfig(ref, platform ? { platform } : {}) }))
+    const resolved = result.value.value as { digest: string; config: Record<string, unknown> }
+    return { digest: resolved.digest, config: fromOciConfig(resolved.config) }
+  }
+
+  private async solveFrontend(request: FrontendRequest): Promise<ImageArtifact | FilesystemArtifact> {
+    throw new EngineError('BUILDKIT_UNSUPPORTED', `Frontend ${request.frontend}: running frontends while compiling is not wired in this version of the CLI yet`, { expected: 'a later @kiln/cli', received: request.frontend })
+  }
+
+  async close(): Promise<void> {
+    await this.session?.close().catch(() => undefined)
+    this.client.close()
+  }
+}
+
+function toCapabilities(caps: BuildkitCaps): { core: EngineCapabilities; llb: EngineCaps; label: string } {
+  const buildkitVersion = caps.info?.version || caps.workers.find((worker) => worker.buildkitVersion?.version)?.buildkitVersion?.version
+  const enabled = caps.llbCaps.filter((cap) => cap.enabled).map((cap) => cap.id)
+  const disabled = caps.llbCaps.filter((cap) => !cap.enabled)
+  const minor = caps.llbCaps.some((cap) => cap.id === 'exporter.multiple') ? 'v0.13+' : enabled.length <= 42 ? 'v0.8' : undefined
+  const bk = buildkitVersion && !buildkitVersion.includes('unknown') ? buildkitVersion : minor
+  const label = caps.docker ? `dockerd ${caps.dockerVersion ?? '?'}${bk ? ` (BuildKit ${bk})` : ''}` : `buildkitd ${buildkitVersion ?? '?'}`
+  return {
+    core: {
+      name: caps.docker ? 'dockerd' : 'buildkitd',
+      version: caps.docker ? (caps.dockerVersion ?? 'unknown') : (buildkitVersion ?? 'unknown'),
+      ...(bk ? { buildkitVersion: bk } : {}),
+      caps: enabled,
+      disabledCaps: disabled.map((cap) => cap.id),
+      exporters: Object.entries(caps.exporters)
+        .filter(([, available]) => available === true)
+        .map(([name]) => name),
+      multipleExporters: caps.hasCap('exporter.multiple'),
+      platforms: caps.platforms.map((platform) => ({ os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) })),
+    },
+    llb: { enabled: new Set(enabled), disabled: new Map(disabled.map((cap) => [cap.id, cap.disabledReason ?? 'disabled'])) },
+    label,
+  }
+}
+
+function toExports(exporter: Exporter | undefined, projectDir: string): Export[] {
+  if (!exporter) return []
+  switch (exporter.type) {
+    case 'local':
+      return [{ type: 'local', dest: resolvePath(projectDir, exporter.dest) }]
+    case 'tar':
+      return [{ type: 'tar', dest: resolvePath(projectDir, exporter.dest) }]
+    case 'oci':
+      return [{ type: 'oci', dest: resolvePath(projectDir, exporter.dest), ...(exporter.name ? { name: exporter.name } : {}) }]
+    case 'docker':
+      return [{ type: 'docker', dest: resolvePath(projectDir, exporter.dest), name: exporter.name }]
+    case 'image':
+      // dockerd's store is the `moby` exporter; pushing goes through the `image` exporter.
+      return exporter.push ? [{ type: 'image', name: exporter.name, push: true, ...(exporter.insecure ? { attrs: { 'registry.insecure': 'true' } } : {}) }] : [{ type: 'moby', name: exporter.name }]
+  }
+}
+
+/**
+ * The `local://NAME` sources of a definition and the host directory each serves: the op metadata key
+ * `kiln.local.path` (set by plugin-std's `local`), else the name itself as a path; `kiln.local.dockerignore`
+ * says whether the directory's .dockerignore applies.
+ */
+export function localDirs(definition: Definition): { name: string; path: string; dockerignore: boolean }[] {
+  const dirs = new Map<string, { name: string; path: string; dockerignore: boolean }>()
+  for (const op of definition.ops.values()) {
+    const identifier = op.op.source?.identifier
+    if (typeof identifier !== 'string' || !identifier.startsWith('local://')) continue
+    const name = identifier.slice('local://'.length)
+    const description = op.metadata.description ?? {}
+    dirs.set(name, { name, path: description['kiln.local.path'] ?? name, dockerignore: description['kiln.local.dockerignore'] !== 'false' })
+  }
+  return [...dirs.values()]
+}
+
+async function readDockerignore(dir: string): Promise<string[]> {
+  try {
+    const text = await readFile(join(dir, '.dockerignore'), 'utf8')
+    return parseIgnoreFile(text)
+  } catch {
+    return []
+  }
+}
+
+function needsHostNetwork(definition: Definition): boolean {
+  for (const op of definition.ops.values()) if (op.op.exec?.network === 1) return true
+  return false
+}
+
+/** Maps BuildKit status events to Kiln events for one node. */
+export function toKilnEvents(nodeId: string, event: SolveEvent, vertices: Map<string, { cached: boolean; completed: boolean }>): KilnEvent[] {
+  const time = Date.now()
+  if (event.type === 'vertex') {
+    const known = vertices.get(event.digest) ?? { cached: false, completed: false }
+    known.cached = event.cached
+    known.completed = event.completed !== undefined
+    vertices.set(event.digest, known)
+    const out: KilnEvent[] = [
+      {
+        type: 'node.progress',
+        time,
+        nodeId,
+        vertex: event.digest,
+        name: event.name,
+        ...(event.started ? { started: event.started.getTime() } : {}),
+        ...(event.completed ? { completed: event.completed.getTime() } : {}),
+      },
+    ]
+    if (event.cached) out.push({ type: 'node.cached', time, nodeId, vertex: event.digest })
+    if (event.error) out.push({ type: 'node.log', time, nodeId, stream: 'stderr', text: `${event.name}: ${event.error}\n`, vertex: event.digest })
+    return out
+  }
+  if (event.type === 'log') {
+    return [{ type: 'node.log', time, nodeId, stream: event.stream === 2 ? 'stderr' : 'stdout', text: new TextDecoder().decode(event.data), vertex: event.vertex }]
+  }
+  if (event.type === 'status') {
+    return [{ type: 'node.progress', time, nodeId, vertex: event.vertex, name: event.name || event.id, current: event.current, total: event.total }]
+  }
+  return [{ type: 'node.log', time, nodeId, stream: 'stderr', text: `warning: ${event.short}\n`, vertex: event.vertex }]
+}
+
+function toOciConfig(config: ImageConfig): Record<string, unknown> {
+  return {
+    architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+    os: 'linux',
+    config: {
+      ...(config.env ? { Env: config.env } : {}),
+      ...(config.workingDir ? { WorkingDir: config.workingDir } : {}),
+      ...(config.user ? { User: config.user } : {}),
+      ...(config.entrypoint ? { Entrypoint: config.entrypoint } : {}),
+      ...(config.cmd ? { Cmd: config.cmd } : {}),
+      ...(config.labels ? { Labels: config.labels } : {}),
+      ...(config.exposedPorts ? { ExposedPorts: Object.fromEntries(config.exposedPorts.map((port) => [port, {}])) } : {}),
+      ...(config.volumes ? { Volumes: Object.fromEntries(config.volumes.map((volume) => [volume, {}])) } : {}),
+      ...(config.stopSignal ? { StopSignal: config.stopSignal } : {}),
+    },
+    rootfs: { type: 'layers', diff_ids: [] },
+  }
+}
+
+function fromOciConfig(image: Record<string, unknown>): ImageConfig {
+  const config = (image.config ?? {}) as Record<string, unknown>
+  const strings = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : undefined)
+  const out: { -readonly [K in keyof ImageConfig]: ImageConfig[K] } = {}
+  const env = strings(config.Env)
+  if (env) out.env = env
+  if (typeof config.WorkingDir === 'string' && config.WorkingDir) out.workingDir = config.WorkingDir
+  if (typeof config.User === 'string' && config.User) out.user = config.User
+  const entrypoint = strings(config.Entrypoint)
+  if (entrypoint) out.entrypoint = entrypoint
+  const cmd = strings(config.Cmd)
+  if (cmd) out.cmd = cmd
+  if (config.Labels && typeof config.Labels === 'object') out.labels = config.Labels as Record<string, string>
+  if (config.ExposedPorts && typeof config.ExposedPorts === 'object') out.exposedPorts = Object.keys(config.ExposedPorts)
+  if (config.Volumes && typeof config.Volumes === 'object') out.volumes = Object.keys(config.Volumes)
+  if (typeof config.StopSignal === 'string') out.stopSignal = config.StopSignal
+  return out
+}
+
+/** Go's FileMode type bits → an entry type. */
+function goModeType(mode: number): ReadDirEntry['type'] {
+  const dir = 0x80000000
+  const symlink = 0x08000000
+  if ((mode & dir) !== 0) return 'directory'
+  if ((mode & symlink) !== 0) return 'symlink'
+  if ((mode >>> 0) <= 0o7777 || (mode & 0x8f000000) === 0) return 'file'
+  return 'other'
+}
+
