@@ -33,3 +33,4 @@ export { PatternMatcher, parseIgnoreFile, cleanPath } from './session/patterns.j
 export { walk, compareWalkOrder, resolveFollowPaths } from './session/walk.js'
 export type { WalkEntry, WalkOptions } from './session/walk.js'
 export { GoMode, unixToGoMode, goToUnixMode } from './session/filemode.js'
+export * from './docker/index.js'
