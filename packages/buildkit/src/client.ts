@@ -136,6 +136,8 @@ export interface FileStat {
 export interface GatewayRef {
   id: string
   definition: Uint8Array
+  /** The result's metadata, e.g. a frontend's `containerimage.config` (JSON bytes). */
+  metadata?: Record<string, Uint8Array>
 }
 
 export interface GatewaySolveRequest {
@@ -583,7 +585,8 @@ export class Gateway {
     if (request.definition) body.Definition = definitionBytes(request.definition)
     const response = await this.call('Solve', gatewayPB.SolveRequest.encode(body).finish(), (bytes) => gatewayPB.SolveResponse.decode(bytes))
     const result = response.result
-    if (result?.ref) return { id: result.ref.id ?? '', definition: result.ref.def ?? new Uint8Array() }
+    const metadata = result?.metadata && Object.keys(result.metadata).length > 0 ? { metadata: { ...result.metadata } } : {}
+    if (result?.ref) return { id: result.ref.id ?? '', definition: result.ref.def ?? new Uint8Array(), ...metadata }
     if (result?.refDeprecated !== undefined && result.refDeprecated !== null) return { id: result.refDeprecated, definition: new Uint8Array() }
     return { id: response.ref ?? '', definition: new Uint8Array() }
   }
