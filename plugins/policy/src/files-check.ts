@@ -8,7 +8,7 @@ const glob = z.string().refine(isValidGlob, { message: 'a glob', params: { expec
 const schema = z
   .strictObject({
     from: ref('filesystem', { description: 'The files to check: a node whose output is a filesystem or an image.' }),
-    path: z.string().startsWith('/').default('/').describe('The directory to scan (absolute); globs are relative to it.'),
+    path: z.string().refine((path) => path.startsWith('/'), { message: 'an absolute path', params: { expected: 'an absolute path (starting with /)' } }).default('/').describe('The directory to scan (absolute); globs are relative to it.'),
     forbid: z.array(glob).default([]).describe('No file or directory may match these globs (`*.pem`, `**/.ssh/**`, `etc/shadow`).'),
     secretScan: z.boolean().default(false).describe('Scan file contents for well-known secret shapes (private keys, cloud and registry tokens).'),
     exclude: z.array(glob).default([]).describe('Paths not walked or scanned (`proc/**`, `usr/share/doc`).'),
