@@ -6,7 +6,8 @@ import { isState, parsePlatform, type ImageConfig as OciImageConfig, type State 
  * is an llb `State` (from any copy of @kiln/llb), which `isState` checks by its registered brand.
  */
 export function toState(state: StateLike, what: string): State {
-  if (!isState(state)) {
+  // isState only checks the brand, which core's testing fakes carry too: also ask for the State API.
+  if (!isState(state) || typeof (state as { run?: unknown }).run !== 'function' || typeof (state as { marshal?: unknown }).marshal !== 'function') {
     throw new TypeError(`Expected ${what} to be an LLB State from @kiln/llb, received ${state === null ? 'null' : typeof state}`)
   }
   return state

@@ -87,14 +87,14 @@ const schema = z
     command: z.array(z.string()).min(1).optional().meta({ description: 'The process to run, as argv (no shell): ["make", "build"].' }),
     script: z.string().min(1).optional().meta({ description: 'A shell script, run with `shell` (default /bin/sh -c).' }),
     shell: z.array(z.string().min(1)).min(1).default(['/bin/sh', '-c']).meta({ description: 'The shell `script` runs with (default ["/bin/sh", "-c"]).' }),
-    env: z.record(z.string().regex(ENV_NAME), stringish).default({}).meta({ description: 'Environment variables added to the image\'s.' }),
+    env: z.record(z.string().regex(ENV_NAME), stringish, { error: 'environment variable names as keys (letters, digits and _)' }).default({}).meta({ description: 'Environment variables added to the image\'s.' }),
     workdir: z.string().min(1).optional().meta({ description: "Working directory (relative paths resolve against the image's)." }),
     user: z.string().min(1).optional().meta({ description: 'User to run as: name, uid, uid:gid or name:group. Default: the image\'s.' }),
-    mounts: z.record(absolutePath('Where to mount it.'), mountSchema).default({}).meta({ description: 'Other nodes\' outputs mounted at paths: { "/src": "src", "/src/out": "build.bin" }.' }),
-    caches: z.record(absolutePath('Where to mount the cache.'), cacheSchema).default({}).meta({ description: 'Persistent cache directories shared between runs, by id: { "/root/.cache": "build-cache" }.' }),
+    mounts: z.record(absolutePath('Where to mount it.'), mountSchema, { error: 'absolute paths as keys' }).default({}).meta({ description: 'Other nodes\' outputs mounted at paths: { "/src": "src", "/src/out": "build.bin" }.' }),
+    caches: z.record(absolutePath('Where to mount the cache.'), cacheSchema, { error: 'absolute paths as keys' }).default({}).meta({ description: 'Persistent cache directories shared between runs, by id: { "/root/.cache": "build-cache" }.' }),
     tmpfs: z.array(absolutePath('A tmpfs mount point.')).default([]).meta({ description: 'Paths that get an empty in-memory filesystem.' }),
     secrets: z
-      .record(z.string().regex(ID_PATTERN), secretSchema)
+      .record(z.string().regex(ID_PATTERN), secretSchema, { error: 'secret names as keys (a letter or _, then letters, digits, _ or -)' })
       .default({})
       .transform((secrets) =>
         Object.fromEntries(
@@ -106,7 +106,7 @@ const schema = z
       .enum(['none', 'host'])
       .default('none')
       .meta({ description: '"none" (default: loopback only, hermetic) or "host" (the host\'s network; needs the network.host entitlement, shown by `kiln plan`).' }),
-    outputs: z.record(outputName, absolutePath('The directory that becomes the output.')).default({}).meta({ description: 'Directories that become filesystem outputs other nodes take as "node.name": { bin: "/src/out" }.' }),
+    outputs: z.record(outputName, absolutePath('The directory that becomes the output.'), { error: 'output names as keys, other than "default" (a letter or _, then letters, digits, _ or -)' }).default({}).meta({ description: 'Directories that become filesystem outputs other nodes take as "node.name": { bin: "/src/out" }.' }),
     phase: z.enum(['build', 'check']).default('build').meta({ description: '"check" for tests and checks (they gate publish nodes), "build" otherwise (default).' }),
   })
   .superRefine((config, ctx) => {
@@ -161,10 +161,6 @@ function coveringMount(path: string, dests: readonly string[]): string | undefin
   return dests.filter((dest) => within(path, dest)).sort((a, b) => normalise(b).length - normalise(a).length)[0]
 }
 
-function depth(path: string): number {
-  return normalise(path).split('/').length
-}
-
 function fromLabel(config: ParsedRun): string {
   const { from } = config
   return 'image' in from ? from.image : from.output === 'default' ? from.node : `${from.node}.${from.output}`
@@ -201,7 +197,7 @@ export const runType = defineNodeType({
 
     const outputPaths = Object.values(config.outputs)
     const mountDests = Object.keys(config.mounts)
-    const regular: (MountSpec & { dest: string })[] = []
+    const regular: MountSpec[] = []
     for (const [dest, spec] of Object.entries(config.mounts)) {
       const options = 'from' in spec ? spec : { from: spec, readonly: false, selector: undefined }
       const input = ctx.input(options.from)
@@ -220,8 +216,7 @@ export const runType = defineNodeType({
       regular.push({ type: 'cache', dest, id, sharing })
     }
     for (const dest of config.tmpfs) regular.push({ type: 'tmpfs', dest })
-    // Parents before children, whatever the order in the config: a mount at /src/out must land inside /src.
-    regular.sort((a, b) => depth(a.dest) - depth(b.dest) || (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0))
+    // llb sorts mounts by dest as Go does, so a parent (/src) always comes before what is mounted inside it (/src/out).
 
     const secretMounts: MountSpec[] = []
     const secretEnv: SecretEnv[] = []
