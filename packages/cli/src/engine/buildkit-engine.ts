@@ -24,6 +24,7 @@ import {
 import type { BuildkitClient, EngineCapabilities as BuildkitCaps, Export, FileStat, SolveEvent } from '@kiln/buildkit'
 import { parseIgnoreFile, Session } from '@kiln/buildkit'
 import { isLlbError, isState, type Definition, type EngineCaps } from '@kiln/llb'
+import { definitionState, frontendImageConfig } from './frontend-result.js'
 
 export interface BuildkitEngineOptions {
   /** Local sources (`local://NAME`) are directories relative to this one (or absolute). */
@@ -100,11 +101,12 @@ export class BuildkitEngine implements Engine {
   /** The session of this run: local dirs found in the definitions, secrets from the run's SecretSource. */
   private async ensureSession(definitions: readonly Definition[]): Promise<Session> {
     this.sessionPromise ??= (async () => {
-      const secrets = this.secretSource
       const session = new Session({
         name: 'kiln',
         ...(this.options.sharedKey === undefined ? {} : { sharedKey: this.options.sharedKey }),
-        secrets: async (id) => (secrets ? secrets.resolve(id) : undefined),
+        // Read when asked, not when created: a frontend solve while compiling opens the session before run() has
+        // the SecretSource, and the frontend's RUN --mount=type=secret steps ask for secrets during the run.
+        secrets: async (id) => (this.secretSource ? this.secretSource.resolve(id) : undefined),
       })
       await this.client.attachSession(session)
       this.session = session
@@ -182,8 +184,29 @@ export class BuildkitEngine implements Engine {
     return { digest: resolved.digest, config: fromOciConfig(resolved.config) }
   }
 
+  /**
+   * Runs a frontend in a gateway build on the run's session (its inputs' local dirs served there) and returns its
+   * result lazily: the Result ref's `def` becomes a State the run's later ops build on, so the frontend's steps run
+   * in the run's solves; `containerimage.config` in the result metadata makes it an image.
+   */
   private async solveFrontend(request: FrontendRequest): Promise<ImageArtifact | FilesystemArtifact> {
-    throw new EngineError('BUILDKIT_UNSUPPORTED', `Frontend ${request.frontend}: running frontends while compiling is not wired in this version of the CLI yet`, { expected: 'a later @kiln/cli', received: request.frontend })
+    const { label } = await this.probe()
+    const inputs: Record<string, Definition> = {}
+    for (const [name, state] of Object.entries(request.inputs ?? {})) inputs[name] = await this.marshal({ state, nodeId: `(${request.frontend} input ${name})` })
+    const session = await this.ensureSession(Object.values(inputs))
+    const hostNetwork = request.options?.['force-network-mode'] === 'host'
+    const result = await this.client.build({ session, ...(hostNetwork ? { entitlements: ['network.host'] } : {}) }, async (gateway) => ({
+      value: await gateway.solve({ frontend: request.frontend, frontendOpt: { ...request.options }, frontendInputs: inputs }),
+    }))
+    const ref = result.value.value as { definition: Uint8Array; metadata?: Record<string, Uint8Array> }
+    if (ref.definition.length === 0) {
+      throw new EngineError('BUILDKIT_UNSUPPORTED', `Frontend ${request.frontend} on ${label} returned no LLB definition with its result; expected a Result ref with its def`, { engine: label, expected: 'a Result ref with def', received: 'none' })
+    }
+    const state = definitionState(ref.definition, label)
+    const imageConfig = ref.metadata?.['containerimage.config']
+    if (imageConfig === undefined) return { kind: 'filesystem', state }
+    const { config, platform } = frontendImageConfig(imageConfig)
+    return { kind: 'image', state, config, ...(platform ? { platform } : {}) }
   }
 
   async close(): Promise<void> {
