@@ -66,8 +66,9 @@ export function planOps(plan: Plan): PlanOps {
       const definition = definitionOf(state)
       if (definition === undefined) continue
       for (const op of definition.ops.values()) {
+        const seen = own.has(op.digest)
         own.add(op.digest)
-        if (op.digest === definition.terminal || inherited.has(op.digest) || ops.some((known) => known.digest === op.digest)) continue
+        if (seen || op.digest === definition.terminal || inherited.has(op.digest)) continue
         ops.push({ nodeId: node.id, nodeType: node.type, digest: op.digest, name: op.name, op: op.op, ...(targetId === undefined ? {} : { targetId }) })
       }
     }
