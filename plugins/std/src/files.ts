@@ -71,7 +71,7 @@ export const copyType = defineNodeType({
     // Relative sources are relative to the root of `from`, as in Dockerfile's COPY --from, not to its workdir.
     const sources = config.src.map((src) => (src.startsWith('/') ? src : `/${src}`))
     for (const src of sources) chain = chain === undefined ? copyAction(from, src, config.dest, options) : chain.copy(from, src, config.dest, options)
-    const state = base.file(chain as FileAction, { customName: `[${node.id}] copy ${config.src.join(' ')} ${config.dest}` })
+    const state = base.file(chain as FileAction, { customName: `[${node.id}] copy ${sources.join(' ')} ${config.dest}` })
     return { default: like(target, toStateLike(state)) }
   },
 })

@@ -1,6 +1,6 @@
 import { createFakeEngine, NodeTypeTester } from '@kiln/core/testing'
 import { describe, expect, it } from 'vitest'
-import { execOf, marshal, resultOp } from './__fixtures__/llb.js'
+import { execOf, marshal, resultOp, stateOf } from './__fixtures__/llb.js'
 import { imageType } from './image.js'
 import { runType } from './run.js'
 
@@ -24,7 +24,7 @@ describe('image', () => {
     expect(declaredOutputs).toEqual({ default: 'image' })
     expect(targets).toEqual([])
     expect(outputs.default).toMatchObject({ kind: 'image', config: {}, ref: 'busybox:latest' })
-    const definition = marshal(outputs.default.state)
+    const definition = marshal(stateOf(outputs.default))
     expect(resultOp(definition).op.source).toEqual({ identifier: 'docker-image://docker.io/library/busybox:latest', attrs: {} })
     expect(resultOp(definition).op.platform).toEqual({ OS: 'linux', Architecture: 'amd64' })
     // Golden: the image source is content-addressed and stable.
@@ -36,12 +36,12 @@ describe('image', () => {
     const { outputs } = await tester.compile({ ref: 'debian:bookworm', platform: 'linux/arm64', resolveMode: 'pull' }, { nodeId: 'base', engine })
     expect(engine.calls).toEqual([{ method: 'resolveImageConfig', args: ['debian:bookworm'] }])
     expect(outputs.default).toMatchObject({ kind: 'image', ref: 'debian:bookworm', platform: { os: 'linux', architecture: 'arm64' }, config: { workingDir: '/work', user: 'builder' } })
-    const source = resultOp(marshal(outputs.default.state))
+    const source = resultOp(marshal(stateOf(outputs.default)))
     expect(source.op.source).toEqual({ identifier: 'docker-image://docker.io/library/debian:bookworm', attrs: { 'image.resolvemode': 'pull' } })
     expect(source.op.platform).toEqual({ OS: 'linux', Architecture: 'arm64' })
 
     const ran = await new NodeTypeTester(runType).compile({ from: 'base', command: ['make'] }, { inputs: { base: outputs.default } })
-    const { op } = execOf(marshal(ran.outputs.default.state))
+    const { op } = execOf(marshal(stateOf(ran.outputs.default)))
     expect(op.meta).toEqual({ args: ['make'], env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'LANG=C.UTF-8'], cwd: '/work', user: 'builder' })
     expect(ran.outputs.default).toMatchObject({ kind: 'image', config: { workingDir: '/work' } })
   })

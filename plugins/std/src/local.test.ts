@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NodeTypeTester } from '@kiln/core/testing'
 import { describe, expect, it } from 'vitest'
-import { marshal, resultOp } from './__fixtures__/llb.js'
+import { marshal, resultOp, stateOf } from './__fixtures__/llb.js'
 import { createLocalType, localType } from './local.js'
 import { runType } from './run.js'
 import { definitionRequirements, parseDockerignore } from './runtime.js'
@@ -26,7 +26,7 @@ describe('local', () => {
     const { outputs, targets } = await tester.compile(config, { nodeId: 'src' })
     expect(targets).toEqual([])
     expect(outputs.default.kind).toBe('filesystem')
-    const source = resultOp(marshal(outputs.default.state))
+    const source = resultOp(marshal(stateOf(outputs.default)))
     expect(source.op.source).toEqual({
       identifier: 'local://src',
       attrs: {
@@ -42,7 +42,7 @@ describe('local', () => {
     expect(Object.keys(source.metadata.caps ?? {}).sort()).toEqual(['source.local', 'source.local.excludepatterns', 'source.local.followpaths', 'source.local.includepatterns', 'source.local.sharedkeyhint', 'source.local.unique'])
     // The description is metadata: where the host directory is never changes the digest.
     const elsewhere = await new NodeTypeTester(createLocalType({ baseDir: '/elsewhere' })).compile(config, { nodeId: 'src' })
-    expect(resultOp(marshal(elsewhere.outputs.default.state)).digest).toBe(source.digest)
+    expect(resultOp(marshal(stateOf(elsewhere.outputs.default))).digest).toBe(source.digest)
     expect(source.digest).toBe('sha256:819824498d894f91b94d7eff756d84f3723ca5eeab8920a0407b6a5a37b0fd82')
   })
 
@@ -50,8 +50,8 @@ describe('local', () => {
     const type = createLocalType({ baseDir: '/projects/app' })
     const relative = await new NodeTypeTester(type).compile({ path: 'src' }, { nodeId: 'src' })
     const absolute = await new NodeTypeTester(type).compile({ path: '/data', dockerignore: false }, { nodeId: 'data' })
-    expect(resultOp(marshal(relative.outputs.default.state)).metadata.description?.['kiln.local.path']).toBe('/projects/app/src')
-    expect(resultOp(marshal(absolute.outputs.default.state)).metadata.description).toMatchObject({ 'kiln.local.path': '/data', 'kiln.local.dockerignore': 'false' })
+    expect(resultOp(marshal(stateOf(relative.outputs.default))).metadata.description?.['kiln.local.path']).toBe('/projects/app/src')
+    expect(resultOp(marshal(stateOf(absolute.outputs.default))).metadata.description).toMatchObject({ 'kiln.local.path': '/data', 'kiln.local.dockerignore': 'false' })
   })
 })
 
@@ -65,7 +65,7 @@ describe('definitionRequirements', () => {
       { from: 'busybox:latest', mounts: { '/src': 'src', '/assets': 'assets' }, script: 'wget example.com', network: 'host' },
       { inputs: { src: src.outputs.default, assets: assets.outputs.default } },
     )
-    const definition = marshal(run.outputs.default.state)
+    const definition = marshal(stateOf(run.outputs.default))
     const expected = {
       localDirs: { src: { path: project, excludePatterns: ['node_modules', '*.log', '!keep.log', 'dist'] }, assets: { path: '/srv/assets' } },
       entitlements: ['network.host'],
@@ -76,7 +76,7 @@ describe('definitionRequirements', () => {
 
   it('needs nothing for a hermetic definition without local sources', async () => {
     const run = await new NodeTypeTester(runType).compile({ from: 'busybox:latest', command: ['true'] })
-    expect(definitionRequirements(marshal(run.outputs.default.state), { baseDir: '/' })).toEqual({ localDirs: {}, entitlements: [] })
+    expect(definitionRequirements(marshal(stateOf(run.outputs.default)), { baseDir: '/' })).toEqual({ localDirs: {}, entitlements: [] })
   })
 
   it('parses .dockerignore like Docker', () => {

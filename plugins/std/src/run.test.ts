@@ -2,7 +2,7 @@ import { isCoreError } from '@kiln/core'
 import { createFakeEngine, fakeFilesystem, NodeTypeTester } from '@kiln/core/testing'
 import { CacheSharingOpt, DOCKERD_26_1, isLlbError, MountType, NetMode } from '@kiln/llb'
 import { describe, expect, it } from 'vitest'
-import { execOf, fileActions, inputOp, marshal, resultOp } from './__fixtures__/llb.js'
+import { execOf, fileActions, inputOp, marshal, resultOp, stateOf } from './__fixtures__/llb.js'
 import { localType } from './local.js'
 import { runType } from './run.js'
 
@@ -78,14 +78,14 @@ describe('run: compile', () => {
   it('runs a script with /bin/sh -c on the image, hermetic by default', async () => {
     const { outputs, targets, phase } = await tester.compile({ from: 'busybox:latest', script: 'echo hi > /hello' }, { nodeId: 'hello' })
     expect(phase).toBe('build')
-    const definition = marshal(outputs.default.state)
+    const definition = marshal(stateOf(outputs.default))
     const { op, entry } = execOf(definition)
     expect(op.meta).toEqual({ args: ['/bin/sh', '-c', 'echo hi > /hello'], env: [], cwd: '/' })
     expect(op.network).toBe(NetMode.NONE)
     expect(op.mounts).toEqual([{ input: 0, dest: '/', output: 0, readonly: false, selector: '' }])
     expect(inputOp(definition, entry, 0).op.source?.identifier).toBe('docker-image://docker.io/library/busybox:latest')
     expect(entry.metadata.description).toEqual({ 'llb.customname': '[hello] echo hi > /hello' })
-    expect(targets).toEqual([{ kind: 'build', state: outputs.default.state, description: 'run echo hi > /hello on busybox:latest (network: none)' }])
+    expect(targets).toEqual([{ kind: 'build', state: stateOf(outputs.default), description: 'run echo hi > /hello on busybox:latest (network: none)' }])
     // Golden digest of the whole definition: the same config always yields the same LLB.
     expect(definition.digest).toBe('sha256:a4cd51195d165ea4237b1b4f66e61ba43d8b35fa01194270057d2cc0c75cf801')
   })
@@ -94,7 +94,7 @@ describe('run: compile', () => {
     const engine = createFakeEngine({ images: { 'debian:bookworm': { env: ['PATH=/usr/bin:/bin', 'HOME=/root'], workingDir: '/app' } } })
     const { outputs } = await tester.compile({ from: 'debian:bookworm', command: ['make', 'test'], env: { CI: 1, HOME: '/tmp' }, workdir: 'sub', user: '1000:1000' }, { engine })
     expect(engine.calls.map((call) => call.args)).toEqual([['debian:bookworm']])
-    expect(execOf(marshal(outputs.default.state)).op.meta).toEqual({ args: ['make', 'test'], env: ['PATH=/usr/bin:/bin', 'HOME=/tmp', 'CI=1'], cwd: '/app/sub', user: '1000:1000' })
+    expect(execOf(marshal(stateOf(outputs.default))).op.meta).toEqual({ args: ['make', 'test'], env: ['PATH=/usr/bin:/bin', 'HOME=/tmp', 'CI=1'], cwd: '/app/sub', user: '1000:1000' })
   })
 
   it('runs on another node output', async () => {
@@ -103,8 +103,8 @@ describe('run: compile', () => {
     expect(((error as Error).cause as Error).message).toBe('Expected the "from" of node "build" to be an LLB State from @kiln/llb, received object')
     const local = await localInput('rootfs')
     const real = await tester.compile({ from: 'rootfs', script: 'make', shell: ['/bin/bash', '-eu', '-c'] }, { inputs: { rootfs: local } })
-    expect(real.outputs.default.kind).toBe('filesystem')
-    expect(execOf(marshal(real.outputs.default.state)).op.meta?.args).toEqual(['/bin/bash', '-eu', '-c', 'make'])
+    expect(real.outputs.default?.kind).toBe('filesystem')
+    expect(execOf(marshal(stateOf(real.outputs.default))).op.meta?.args).toEqual(['/bin/bash', '-eu', '-c', 'make'])
   })
 
   it('mounts other outputs (sorted by dest, so parents come first), caches by id, tmpfs; keeps only mounts an output needs', async () => {
@@ -121,7 +121,7 @@ describe('run: compile', () => {
       },
       { inputs: { src, deps } },
     )
-    const definition = marshal(outputs.default.state)
+    const definition = marshal(stateOf(outputs.default))
     const { op, entry } = execOf(definition)
     const sourceOf = (input: number | undefined) => (input === undefined || input < 0 ? undefined : inputOp(definition, entry, input).op.source?.identifier)
     expect(op.mounts?.map((mount) => ({ ...mount, input: sourceOf(mount.input ?? 0) }))).toEqual([
@@ -139,7 +139,7 @@ describe('run: compile', () => {
     ])
 
     // bin is /out of the /src mount after the run, copied onto an empty filesystem.
-    const bin = marshal(outputs.bin.state)
+    const bin = marshal(stateOf(outputs.bin))
     const copyOp = resultOp(bin)
     expect(copyOp.op.inputs).toEqual([{ digest: entry.digest, index: 1 }])
     expect(fileActions(copyOp)).toEqual([
@@ -150,11 +150,11 @@ describe('run: compile', () => {
   it('gives an output that is a mount dest without a copy, and one in the root filesystem by copy', async () => {
     const src = await localInput('src')
     const { outputs } = await tester.compile({ from: 'busybox:latest', script: 'make', mounts: { '/src': 'src' }, outputs: { tree: '/src', dist: '/dist' } }, { inputs: { src } })
-    const exec = execOf(marshal(outputs.default.state)).entry
-    const tree = marshal(outputs.tree.state)
+    const exec = execOf(marshal(stateOf(outputs.default))).entry
+    const tree = marshal(stateOf(outputs.tree))
     expect(tree.digest).toBe(exec.digest)
     expect(tree.outputIndex).toBe(1)
-    const dist = resultOp(marshal(outputs.dist.state))
+    const dist = resultOp(marshal(stateOf(outputs.dist)))
     expect(dist.op.inputs).toEqual([{ digest: exec.digest }])
     expect(fileActions(dist)[0]?.copy).toMatchObject({ src: '/dist', dest: '/' })
   })
@@ -164,7 +164,7 @@ describe('run: compile', () => {
       { from: 'busybox:latest', script: 'cat /run/secrets/npm', secrets: { npm: null, registry: { target: '/root/.token', mode: '0440', uid: 1000, gid: 1000 } } },
       { secrets: ['npm', 'registry'] },
     )
-    const definition = marshal(outputs.default.state)
+    const definition = marshal(stateOf(outputs.default))
     const { op } = execOf(definition)
     expect(op.mounts?.filter((mount) => mount.mountType === MountType.SECRET)).toEqual([
       { input: -1, dest: '/run/secrets/npm', mountType: MountType.SECRET, secretOpt: { ID: 'npm', uid: 0, gid: 0, mode: 0o400, optional: false } },
@@ -182,22 +182,22 @@ describe('run: compile', () => {
     const { outputs } = await tester.compile({ from: 'busybox:latest', script: 'echo', secrets: { token: { env: 'TOKEN' } } })
     const error = (() => {
       try {
-        marshal(outputs.default.state)
+        marshal(stateOf(outputs.default))
       } catch (caught) {
         return caught
       }
     })()
     expect(isLlbError(error)).toBe(true)
     expect((error as Error).message).toContain('secrets as environment variables (capability exec.secretenv), but dockerd 20.10 (BuildKit v0.8) does not support it')
-    const { op } = execOf(marshal(outputs.default.state, DOCKERD_26_1))
+    const { op } = execOf(marshal(stateOf(outputs.default), DOCKERD_26_1))
     expect(op.secretenv).toEqual([{ ID: 'token', name: 'TOKEN', optional: false }])
     expect(op.mounts?.some((mount) => mount.mountType === MountType.SECRET)).toBe(false)
   })
 
   it('opts in to the host network, and says so in the plan', async () => {
     const { outputs, targets } = await tester.compile({ from: 'busybox:latest', command: ['wget', 'http://127.0.0.1:5000/'], network: 'host', phase: 'check' })
-    expect(execOf(marshal(outputs.default.state)).op.network).toBe(NetMode.HOST)
-    expect(targets).toEqual([{ kind: 'check', state: outputs.default.state, description: 'run wget http://127.0.0.1:5000/ on busybox:latest (network: host (needs the network.host entitlement))' }])
+    expect(execOf(marshal(stateOf(outputs.default))).op.network).toBe(NetMode.HOST)
+    expect(targets).toEqual([{ kind: 'check', state: stateOf(outputs.default), description: 'run wget http://127.0.0.1:5000/ on busybox:latest (network: host (needs the network.host entitlement))' }])
   })
 
   it('is a check node when it is a test', async () => {

@@ -1,4 +1,4 @@
-import type { StateLike } from '@kiln/core'
+import type { Artifact, StateLike } from '@kiln/core'
 import { DOCKERD_20_10, type Definition, type DefinitionOp, type MarshalOptions, type PbExecOp, type PbFileAction, type PbSourceOp } from '@kiln/llb'
 import { toState } from '../convert.js'
 
@@ -36,4 +36,10 @@ export function fileActions(entry: DefinitionOp): PbFileAction[] {
 export function inputOp(definition: Definition, entry: DefinitionOp, index: number): DefinitionOp {
   const digest = entry.op.inputs?.[index]?.digest
   return definition.ops.get(digest as string) as DefinitionOp
+}
+
+/** The state of a filesystem or image artifact (run's outputs are typed loosely: they depend on the config). */
+export function stateOf(artifact: Artifact | undefined): StateLike {
+  if (artifact === undefined || (artifact.kind !== 'filesystem' && artifact.kind !== 'image')) throw new Error(`Expected a filesystem or image artifact, received ${artifact?.kind ?? 'nothing'}`)
+  return artifact.state
 }
