@@ -1,5 +1,12 @@
 #!/usr/bin/env node
 // The `kiln` binary. `--version` answers before anything heavy is imported.
+// A closed pipe (`kiln plan | head`) is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0)
+    throw error
+  })
+}
 const args = process.argv.slice(2)
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { cliVersion } = await import('../version.js')

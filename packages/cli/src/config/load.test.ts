@@ -189,6 +189,24 @@ describe('loadConfig: kiln.ts', () => {
     expect(loaded.nodes).toEqual({ build: { type: 'run', script: 'v2' } })
   })
 
+  it('resolves node handles made with core factories into references', async () => {
+    const core = new URL('../../../core/src/index.ts', import.meta.url).pathname
+    const dir = project({
+      'kiln.ts': [
+        `import { createNode, defineConfig } from ${JSON.stringify(core)}`,
+        'export default defineConfig(({ params }) => {',
+        '  const src = createNode("local", { path: "." })',
+        '  const build = createNode("run", { mounts: { "/src": src }, script: `make ${params.version}` })',
+        '  return { params: { version: "1.2.3" }, nodes: { src, build } }',
+        '})',
+        '',
+      ].join('\n'),
+    })
+    const loaded = await loadConfig({ cwd: dir, displayBase: dir, env: {} })
+    expect(loaded.nodes).toEqual({ src: { type: 'local', path: '.' }, build: { type: 'run', mounts: { '/src': 'src' }, script: 'make 1.2.3' } })
+    expect(loaded.params).toEqual({ version: '1.2.3' })
+  })
+
   it('a TypeScript error names the file', async () => {
     const dir = project({ 'kiln.ts': 'export default {{{' })
     expect((await loadError(dir)).message).toMatch(/^kiln\.ts: cannot load: /)

@@ -149,7 +149,7 @@ function parsePluginList(value: unknown, locator: SourceLocator): PluginRequest[
     if (typeof entry === 'string' && entry !== '') requests.push({ name: entry, position })
     else if (isPlainObject(entry) && typeof entry.name === 'string' && entry.name !== '') {
       requests.push({ name: entry.name, ...(entry.options === undefined ? {} : { options: entry.options }), position })
-    } else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry) && !isPlainObject(entry)) {
+    } else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry) && 'meta' in entry && 'apiVersion' in entry) {
       // kiln.ts may list plugin objects directly: plugins: [dockerPlugin()].
       requests.push({ name: '', options: entry, position })
     } else {
@@ -166,14 +166,16 @@ interface TsModule {
 }
 
 /**
- * kiln.ts: the default export is a config object or a function `({ params, profile, env }) => config`.
- * Params are declared in a named `params` export (for a function) or in the returned object.
+ * kiln.ts: the default export is `defineConfig(...)` (a config object, or a function of `{ params }` returning one or
+ * a nodes map), resolved with core's `resolveConfig`: node handles become ids, `params.NAME` becomes
+ * `${{ params.NAME }}`, interpolated afterwards exactly as in YAML. Params may also be declared in a named `params`
+ * export.
  */
 async function evaluateTsConfig(
   path: string,
   displayPath: string,
   inputs: ParamInputs,
-  profiles: readonly string[],
+  _profiles: readonly string[],
   locator: SourceLocator,
 ): Promise<{ config: Record<string, unknown>; params: Record<string, ParamValue>; declarations: Map<string, ParamDeclaration> }> {
   let module: TsModule
@@ -184,28 +186,21 @@ async function evaluateTsConfig(
   } catch (error) {
     throw new ConfigError([{ message: `cannot load: ${firstLine(error)}`, position: { file: displayPath } }], { cause: error })
   }
-  let exported = module.default
-  let params: Record<string, ParamValue> = {}
-  let declarations = new Map<string, ParamDeclaration>()
-  if (typeof exported === 'function') {
-    declarations = parseParamDeclarations(module.params, locator)
-    params = resolveParams(declarations, inputs, locator)
-    try {
-      exported = await (exported as (context: unknown) => unknown)({ params, profile: profiles.at(-1), profiles, env: process.env })
-    } catch (error) {
-      throw new ConfigError([{ message: `the config function threw: ${firstLine(error)}`, position: { file: displayPath } }], { cause: error })
-    }
+  const exported = module.default
+  if (exported === undefined || exported === null || (typeof exported !== 'object' && typeof exported !== 'function')) {
+    throw new ConfigError([{ message: 'the default export must be defineConfig(...): a config object or a function returning one', received: exported === undefined ? 'no default export' : typeof exported, position: { file: displayPath } }])
   }
-  if (!isPlainObject(exported) && !(typeof exported === 'object' && exported !== null && !Array.isArray(exported))) {
-    throw new ConfigError([{ message: 'the default export must be a config object or a function returning one', received: exported === undefined ? 'no default export' : typeof exported, position: { file: displayPath } }])
+  const { resolveConfig } = await import('@kiln/core')
+  let config: Record<string, unknown>
+  try {
+    config = { ...((await resolveConfig(exported as Parameters<typeof resolveConfig>[0])) as unknown as Record<string, unknown>) }
+  } catch (error) {
+    throw new ConfigError([{ message: `the config could not be resolved: ${firstLine(error)}`, position: { file: displayPath } }], { cause: error })
   }
-  let config = exported as Record<string, unknown>
-  // defineConfig(() => ({ src, build })) may return the nodes themselves.
-  if (!('nodes' in config)) config = { nodes: config }
-  if (typeof module.default !== 'function') {
-    declarations = parseParamDeclarations(config.params, locator)
-    params = resolveParams(declarations, inputs, locator)
-  }
+  const declared = config.params ?? module.params
+  const declarations = parseParamDeclarations(declared, locator)
+  if (declared !== undefined) config.params = declared
+  const params = resolveParams(declarations, inputs, locator)
   return { config, params, declarations }
 }
 

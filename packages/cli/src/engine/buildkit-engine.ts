@@ -21,8 +21,8 @@ import {
   type Target,
   type TargetResult,
 } from '@kiln/core'
-import type { BuildkitClient, EngineCapabilities as BuildkitCaps, Export, FileStat, SolveEvent } from '@kiln/buildkit'
-import { parseIgnoreFile, Session } from '@kiln/buildkit'
+import type { BuildkitClient, EngineCapabilities as BuildkitCaps, Credentials, Export, FileStat, RegistryCredentials, SolveEvent } from '@kiln/buildkit'
+import { credentialsFromSecret, dockerConfigAuth, parseIgnoreFile, parseImageName, pushImage, Session } from '@kiln/buildkit'
 import { isLlbError, isState, type Definition, type EngineCaps } from '@kiln/llb'
 import { definitionState, frontendImageConfig } from './frontend-result.js'
 
@@ -43,6 +43,8 @@ export class BuildkitEngine implements Engine {
   private sessionPromise: Promise<Session> | undefined
   private secretSource: SecretSource | undefined
   private capsPromise: Promise<{ core: EngineCapabilities; llb: EngineCaps; label: string }> | undefined
+  /** Registry credentials of push targets by registry host, for a standalone buildkitd's `Auth/Credentials` calls. */
+  private readonly pushCredentials = new Map<string, Credentials>()
 
   constructor(
     readonly client: BuildkitClient,
@@ -107,6 +109,8 @@ export class BuildkitEngine implements Engine {
         // Read when asked, not when created: a frontend solve while compiling opens the session before run() has
         // the SecretSource, and the frontend's RUN --mount=type=secret steps ask for secrets during the run.
         secrets: async (id) => (this.secretSource ? this.secretSource.resolve(id) : undefined),
+        // A push target's credentials secret first (a standalone buildkitd asks while its image exporter pushes).
+        auth: async (host) => this.pushCredentials.get(host) ?? dockerConfigAuth()(host),
       })
       await this.client.attachSession(session)
       this.session = session
@@ -131,7 +135,14 @@ export class BuildkitEngine implements Engine {
     const onEvent = (event: SolveEvent) => {
       for (const mapped of toKilnEvents(target.nodeId, event, vertices)) options.emit(mapped)
     }
-    const exports = toExports(target.exporter, this.options.projectDir)
+    // dockerd has no `image` exporter (wire doc 6.1, 13.5): store the image with `moby`, then push it through its API.
+    const push = target.exporter?.type === 'image' && target.exporter.push === true ? target.exporter.name : undefined
+    const dockerPush = push !== undefined && this.client.address.kind === 'docker'
+    if (push !== undefined && !dockerPush && target.secrets[0] !== undefined) {
+      const credentials = await this.registryCredentials(target, push, options)
+      if (credentials) this.pushCredentials.set(parseImageName(push).registry, 'username' in credentials ? { username: credentials.username, secret: credentials.password } : { username: '', secret: 'identityToken' in credentials ? credentials.identityToken : credentials.registryToken })
+    }
+    const exports: Export[] = dockerPush ? [{ type: 'moby', name: push }] : toExports(target.exporter, this.options.projectDir)
     const common = {
       session,
       exports,
@@ -151,6 +162,7 @@ export class BuildkitEngine implements Engine {
     } else {
       exporterResponse = (await this.client.solve({ ...common, definition, ...(target.cache ? {} : { frontendAttrs: { 'no-cache': '' } }) })).exporterResponse
     }
+    if (dockerPush) exporterResponse = await this.dockerPush(target, push, exporterResponse, options)
     const values: Record<string, JsonValue> = {}
     for (const [name, source] of Object.entries(target.values)) {
       if (source.from === 'exporter') values[name] = exporterResponse[source.key] ?? null
@@ -161,6 +173,37 @@ export class BuildkitEngine implements Engine {
     }
     const all = [...vertices.values()]
     return { cached: all.length > 0 && all.every((vertex) => vertex.cached), exporterResponse, values }
+  }
+
+  /**
+   * Pushes an image the `moby` exporter just stored, through dockerd's API (`POST /images/{name}/push` with
+   * `X-Registry-Auth`). The response's `containerimage.digest` becomes the pushed manifest digest, as the `image`
+   * exporter of a standalone buildkitd reports it; the image ID stays under `containerimage.config.digest`.
+   */
+  private async dockerPush(target: Target, name: string, response: Record<string, string>, options: RunTargetOptions): Promise<Record<string, string>> {
+    const address = this.client.address
+    if (address.kind !== 'docker') throw new EngineError('BUILDKIT_UNSUPPORTED', `Node "${target.nodeId}": pushing through the Docker API needs a docker:// engine, received ${address.url}`, { nodeId: target.nodeId })
+    const credentials = await this.registryCredentials(target, name, options)
+    const pushed = await pushImage(address, name, { ...(credentials ? { credentials } : {}), ...(options.signal ? { signal: options.signal } : {}) })
+    options.emit({ type: 'node.log', time: Date.now(), nodeId: target.nodeId, stream: 'stderr', text: `pushed ${pushed.name}@${pushed.digest}\n` })
+    const imageId = response['containerimage.config.digest'] ?? response['containerimage.digest']
+    return { ...response, ...(imageId ? { 'containerimage.config.digest': imageId } : {}), 'containerimage.digest': pushed.digest, 'image.name': pushed.name }
+  }
+
+  /**
+   * Credentials for a push: the target's secret (`user:password`, or a token), as core's push targets declare it;
+   * otherwise the Docker config.json of this machine for the registry host; otherwise anonymous.
+   */
+  private async registryCredentials(target: Target, name: string, options: RunTargetOptions): Promise<RegistryCredentials | undefined> {
+    const secret = target.secrets[0]
+    if (secret !== undefined) {
+      const source = options.secrets ?? this.secretSource
+      if (!source) throw new EngineError('BUILDKIT_AUTH', `Node "${target.nodeId}" pushes with secret "${secret}": expected a secret source, received none`, { nodeId: target.nodeId, expected: 'a secret source', received: 'none' })
+      return credentialsFromSecret(await source.resolve(secret))
+    }
+    const found = await dockerConfigAuth()(parseImageName(name).registry)
+    if (!found) return undefined
+    return found.username === '' ? { identityToken: found.secret } : { username: found.username, password: found.secret }
   }
 
   private async readFile(state: StateLike, path: string): Promise<Uint8Array> {
@@ -296,7 +339,10 @@ export function toKilnEvents(nodeId: string, event: SolveEvent, vertices: Map<st
     known.cached = event.cached
     known.completed = event.completed !== undefined
     vertices.set(event.digest, known)
-    const out: KilnEvent[] = [
+    const out: KilnEvent[] = []
+    // A cached vertex is announced before its progress, so reporters can show it as cached from the start.
+    if (event.cached) out.push({ type: 'node.cached', time, nodeId, vertex: event.digest })
+    out.push(
       {
         type: 'node.progress',
         time,
@@ -306,8 +352,7 @@ export function toKilnEvents(nodeId: string, event: SolveEvent, vertices: Map<st
         ...(event.started ? { started: event.started.getTime() } : {}),
         ...(event.completed ? { completed: event.completed.getTime() } : {}),
       },
-    ]
-    if (event.cached) out.push({ type: 'node.cached', time, nodeId, vertex: event.digest })
+    )
     if (event.error) out.push({ type: 'node.log', time, nodeId, stream: 'stderr', text: `${event.name}: ${event.error}\n`, vertex: event.digest })
     return out
   }

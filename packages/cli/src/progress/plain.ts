@@ -5,6 +5,8 @@ import { formatDuration, formatSummary, type Output } from './format.js'
 export class PlainReporter implements Reporter {
   private readonly partial = new Map<string, string>()
   private readonly vertices = new Set<string>()
+  private readonly names = new Map<string, string>()
+  private readonly cached = new Set<string>()
 
   constructor(private readonly out: Output) {}
 
@@ -15,15 +17,19 @@ export class PlainReporter implements Reporter {
         break
       case 'node.progress': {
         const key = `${event.nodeId} ${event.vertex}`
+        if (event.name) this.names.set(event.vertex, event.name)
         if (event.started !== undefined && !this.vertices.has(key)) {
           this.vertices.add(key)
-          this.line(event.nodeId, `=> ${event.name}`)
+          this.line(event.nodeId, `=> ${this.cached.has(key) ? 'CACHED ' : ''}${event.name}`)
         }
         break
       }
-      case 'node.cached':
-        if (event.vertex !== undefined) this.line(event.nodeId, `=> CACHED ${event.vertex}`)
+      case 'node.cached': {
+        const key = `${event.nodeId} ${event.vertex ?? ''}`
+        // The vertex's progress event (with its name) follows; it prints the line.
+        if (event.vertex !== undefined) this.cached.add(key)
         break
+      }
       case 'node.log':
         this.log(event.nodeId, event.text)
         break

@@ -49,7 +49,10 @@ export class Project {
 
   static async load(options: LoadConfigOptions, projectOptions: ProjectOptions): Promise<Project> {
     const config = await loadConfig(options)
-    const sources = collectPluginSources({ builtin: projectOptions.builtinPlugins, projectDir: config.projectDir, requests: config.plugins })
+    const sources = collectPluginSources({ builtin: projectOptions.builtinPlugins, projectDir: config.projectDir, requests: config.plugins }).map((source) =>
+      // plugin-std resolves relative `local` paths and `export` destinations against the config's directory.
+      source.name === '@kiln/plugin-std' && source.options === undefined ? { ...source, options: { baseDir: config.projectDir } } : source,
+    )
     const plugins = await loadPlugins(sources, {
       projectDir: config.projectDir,
       cliDir: projectOptions.cliDir,
