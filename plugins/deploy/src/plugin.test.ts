@@ -159,7 +159,7 @@ describe('deployPlugin in a plan', () => {
   it('registers the three kinds, and every deploy target waits for every build and check of the run', async () => {
     const plugin = deployPlugin()
     expect(plugin.meta.name).toBe('@kiln/plugin-deploy')
-    expect(plugin.nodeTypes.map((type) => type.kind)).toEqual(['deploy.push', 'deploy.export', 'deploy.run'])
+    expect(plugin.nodeTypes?.map((type) => type.kind)).toEqual(['deploy.push', 'deploy.export', 'deploy.run'])
     const registry = createRegistry([fixtures, plugin])
     const graph = buildGraph(
       {
