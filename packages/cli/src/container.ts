@@ -62,6 +62,7 @@ export function createCommandContainer(io: Io, options: GlobalOptions): Dependen
             set: options.set,
             ...(options.paramsFile === undefined ? {} : { paramsFile: resolve(io.cwd, options.paramsFile) }),
             env: io.env,
+            displayBase: io.cwd,
           },
           { builtinPlugins: c.resolve<readonly string[]>(Tokens.BuiltinPlugins), cliDir: c.resolve<string>(Tokens.CliDir), optionalBuiltins: true },
         ))

@@ -110,3 +110,19 @@ export function formatDiagnostic(diagnostic: Diagnostic): string {
   const line = parts.join(': ')
   return diagnostic.hint === undefined ? line : `${line}\n  hint: ${diagnostic.hint}`
 }
+
+/** The first error in `error`'s cause chain (itself included) that matches. */
+export function findCause<T>(error: unknown, match: (candidate: unknown) => candidate is T): T | undefined {
+  const seen = new Set<unknown>()
+  let current: unknown = error
+  while (current !== undefined && current !== null && !seen.has(current)) {
+    if (match(current)) return current
+    seen.add(current)
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+export function isEngineUnavailable(error: unknown): error is EngineUnavailableError {
+  return error instanceof EngineUnavailableError
+}

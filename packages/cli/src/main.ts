@@ -1,5 +1,5 @@
 import { Argument, Command, CommanderError, Option } from 'commander'
-import { CliError, ExitCode, UsageError } from './errors.js'
+import { CliError, ExitCode, findCause, isEngineUnavailable, UsageError } from './errors.js'
 import { processIo, type Io } from './io.js'
 import { cliVersion } from './version.js'
 
@@ -151,6 +151,9 @@ export function reportError(error: unknown, io: Io): number {
     // commander already printed the message.
     return ExitCode.usage
   }
+  // A plugin hook that needed the engine wraps its unavailability: report that (exit 3), not the wrapper.
+  const unavailable = error instanceof CliError ? undefined : findCause(error, isEngineUnavailable)
+  if (unavailable) return reportError(unavailable, io)
   if (error instanceof CliError) {
     const text = error.name === 'ConfigError' ? error.message : `error: ${error.message}`
     io.stderr.write(`${text}\n`)

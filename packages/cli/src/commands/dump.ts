@@ -1,5 +1,5 @@
 import { dumpDot, dumpJson, dumpRaw, isState } from '@kiln/llb'
-import { UsageError } from '../errors.js'
+import { findCause, isEngineUnavailable, UsageError } from '../errors.js'
 import type { CommandContext } from '../main.js'
 import { lazyServices } from '../runtime/runtime.js'
 import { resolveCommand } from './shared.js'
@@ -10,9 +10,11 @@ export async function dumpCommand(context: CommandContext, node?: string): Promi
   const project = await loadProject()
   let engine: Awaited<ReturnType<typeof connectEngine>> | undefined
   try {
-    const { plan } = await project.plan({
-      ...(node === undefined ? {} : { nodes: [node] }),
-      engine: lazyServices(async () => (engine ??= await connectEngine(project.config.projectDir))),
+    const selection = node === undefined ? {} : { nodes: [node] }
+    const { plan } = await project.plan({ ...selection, engine: lazyServices(async () => (engine ??= await connectEngine(project.config.projectDir))) }).catch(async (error: unknown) => {
+      if (!findCause(error, isEngineUnavailable)) throw error
+      context.io.stderr.write('note: no engine reachable; image configs not resolved\n')
+      return project.plan(selection)
     })
     const targets = plan.targets.filter((target) => node === undefined || target.nodeId === node)
     if (targets.length === 0) throw new UsageError(node === undefined ? 'nothing to dump: the plan has no targets' : `node "${node}" has no LLB to dump`)

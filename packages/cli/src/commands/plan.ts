@@ -1,5 +1,6 @@
 import { isCoreError, type Plan, type PolicyReport } from '@kiln/core'
 import { isState } from '@kiln/llb'
+import { findCause, isEngineUnavailable } from '../errors.js'
 import type { CommandContext } from '../main.js'
 import { formatFinding, lazyServices } from '../runtime/runtime.js'
 import { resolveCommand } from './shared.js'
@@ -50,6 +51,12 @@ export async function planCommand(context: CommandContext, nodes: string[] = [])
   let planned: { plan: Plan; policy: PolicyReport }
   try {
     planned = await project.plan({ nodes, engine: services })
+  } catch (error) {
+    // Without an engine, plan what can be planned: image configs stay unresolved.
+    const unavailable = findCause(error, isEngineUnavailable)
+    if (!unavailable) throw error
+    context.io.stderr.write(`note: no engine at ${unavailable.address ?? 'the default address'}; planning without it (image configs not resolved)\n`)
+    planned = await project.plan({ nodes })
   } finally {
     await engine?.close()
   }

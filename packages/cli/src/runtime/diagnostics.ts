@@ -20,7 +20,8 @@ const LABELS: Partial<Record<ErrorCode, string>> = {
 /** Turns one of core's errors into a diagnostic located in the config source. */
 export function diagnosticFor(error: CoreError, loaded: Pick<LoadedConfig, 'locator' | 'nodes'>): Diagnostic {
   const { nodeId } = error
-  const path = error.path ?? []
+  // Core's paths are into the parsed config; keep the part that exists in what the user wrote.
+  const path = nodeId !== undefined && Object.hasOwn(loaded.nodes, nodeId) ? writtenPrefix(loaded.nodes[nodeId], error.path ?? []) : (error.path ?? [])
   const nodeKnown = nodeId !== undefined && Object.hasOwn(loaded.nodes, nodeId)
   let position = nodeKnown ? loaded.locator.locate(['nodes', nodeId, ...path], { key: isUnknownField(error) }) : loaded.locator.locate([])
   let field = path.length > 0 ? formatField(path) : undefined
@@ -108,4 +109,20 @@ function referencePath(entry: unknown, target: string): ConfigPath | undefined {
     return undefined
   }
   return visit(entry, [])
+}
+
+function writtenPrefix(entry: unknown, path: ConfigPath): ConfigPath {
+  let current: unknown = entry
+  const kept: (string | number)[] = []
+  for (const segment of path) {
+    if (Array.isArray(current) && typeof segment === 'number' && segment < current.length) current = current[segment]
+    else if (isPlainObject(current) && Object.hasOwn(current, String(segment))) current = current[String(segment)]
+    else if (kept.length === path.length - 1 || current === null || typeof current !== 'object') {
+      // The last segment may be a field the user left out ("missing field"): keep it so the message names it.
+      if (current !== null && typeof current === 'object') kept.push(segment)
+      break
+    } else break
+    kept.push(segment)
+  }
+  return kept
 }
