@@ -1,4 +1,5 @@
-import { decodeDefinition, encode, MountType, State, type BuildContext, type BuiltOp, type OpOptions, type Output, type PbOp, type PbOpMetadata, type Vertex } from '@kiln/llb'
+import type { State} from '@kiln/llb';
+import { decodeDefinition, encode, MountType, type BuildContext, type BuiltOp, type OpOptions, type Output, type PbOp, type PbOpMetadata, type Vertex } from '@kiln/llb'
 
 /** The secret and ssh mounts of a frontend's LLB, by the ids the Dockerfile gave them. */
 export interface FrontendMounts {
