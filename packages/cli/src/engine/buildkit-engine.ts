@@ -209,14 +209,17 @@ export class BuildkitEngine implements Engine {
   private async readFile(state: StateLike, path: string): Promise<Uint8Array> {
     const definition = await this.marshal({ state, nodeId: '(read)' })
     const session = await this.ensureSession([definition])
-    const result = await this.client.build({ session }, async (gateway) => ({ value: await gateway.readFile(await gateway.solve({ definition, evaluate: true }), path) }))
+    // A result built with host networking (a deploy.run with network: host) needs the entitlement to be read too.
+    const entitlements = needsHostNetwork(definition) ? { entitlements: ['network.host'] } : {}
+    const result = await this.client.build({ session, ...entitlements }, async (gateway) => ({ value: await gateway.readFile(await gateway.solve({ definition, evaluate: true }), path) }))
     return result.value.value as Uint8Array
   }
 
   private async readDir(state: StateLike, path: string): Promise<readonly ReadDirEntry[]> {
     const definition = await this.marshal({ state, nodeId: '(read)' })
     const session = await this.ensureSession([definition])
-    const result = await this.client.build({ session }, async (gateway) => ({ value: await gateway.readDir(await gateway.solve({ definition, evaluate: true }), path) }))
+    const entitlements = needsHostNetwork(definition) ? { entitlements: ['network.host'] } : {}
+    const result = await this.client.build({ session, ...entitlements }, async (gateway) => ({ value: await gateway.readDir(await gateway.solve({ definition, evaluate: true }), path) }))
     const entries = result.value.value as FileStat[]
     return entries.map((entry) => ({ name: entry.path, type: goModeType(entry.mode), size: entry.size, mode: entry.mode }))
   }
