@@ -21,6 +21,14 @@ import { writeMessage } from './stream.js'
 const Type = fstypes.Packet.PacketType
 const run = promisify(execFile)
 
+/**
+ * The messages of a call. A plain `for await` over the call would destroy it when the loop ends, and grpc-js would
+ * then never send the status the daemon waits for before it completes the export.
+ */
+function messages(call: RawDuplex): AsyncIterable<Buffer> {
+  return call.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>
+}
+
 function refuse(message: string): BuildkitError {
   return new BuildkitError('BUILDKIT_FILE_TRANSFER', message)
 }
@@ -75,12 +83,19 @@ function toSeconds(ns: bigint): number {
   return Number(ns / 1000n) / 1e6
 }
 
+/** Received files written at once before the stream is read further (back-pressure on the daemon). */
+const PARALLEL_WRITES = 32
+
 /** Receives a local export (Packets) into `dest`. */
 export async function receiveDirectory(call: RawDuplex, dest: string): Promise<void> {
   const temp = await tempBeside(dest)
   const entries: Received[] = []
   const kinds = new Map<string, Received>()
-  let open_: { id: number; handle: FileHandle } | undefined
+  const hardlinks: { path: string; target: string }[] = []
+  // Per requested file: the chain of its writes (ordered), and its open handle.
+  const writes = new Map<number, { chain: Promise<void>; handle?: FileHandle }>()
+  const running = new Set<Promise<void>>()
+  let failure: unknown
   let pending = 0
   let statsDone = false
   let finSent = false
@@ -110,14 +125,12 @@ export async function receiveDirectory(call: RawDuplex, dest: string): Promise<v
         break
       case 'file':
         if (received.linkname !== '') {
-          const source = kinds.get(received.linkname)
-          if (!source || source.kind !== 'file') throw refuse(`refusing hardlink ${JSON.stringify(path)} to ${JSON.stringify(received.linkname)}: not an earlier file of this export`)
           checkReceivedPath(received.linkname)
-          await link(target(received.linkname.split('/')), file)
-        } else {
-          await (await open(file, 'wx', 0o600)).close()
-          received.wanted = true
-        }
+          const source = kinds.get(received.linkname)
+          if (!source || source.kind !== 'file' || source.linkname !== '') throw refuse(`refusing hardlink ${JSON.stringify(path)} to ${JSON.stringify(received.linkname)}: not an earlier file of this export`)
+          // Linked once the target's content is complete.
+          hardlinks.push({ path, target: received.linkname })
+        } else received.wanted = true
         break
       case 'fifo':
         await run('mknod', [file, 'p'])
@@ -139,31 +152,6 @@ export async function receiveDirectory(call: RawDuplex, dest: string): Promise<v
     }
   }
 
-  const finishFile = async (entry: Received): Promise<void> => {
-    const file = join(temp, entry.path)
-    await chmod(file, goToChmod(entry.mode))
-    const seconds = toSeconds(entry.modTimeNs)
-    await utimes(file, seconds, seconds)
-  }
-
-  const onData = async (id: number, data: Uint8Array): Promise<void> => {
-    const entry = entries[id]
-    if (!entry || !entry.wanted) throw refuse(`the export sent data for entry ${id}, which was not requested`)
-    if (!open_ || open_.id !== id) {
-      if (open_) await open_.handle.close()
-      open_ = { id, handle: await open(join(temp, entry.path), 'a') }
-    }
-    if (data.length > 0) {
-      await open_.handle.write(data)
-      return
-    }
-    await open_.handle.close()
-    open_ = undefined
-    entry.wanted = false
-    await finishFile(entry)
-    pending--
-  }
-
   const maybeFin = async (): Promise<void> => {
     if (statsDone && pending === 0 && !finSent) {
       finSent = true
@@ -171,16 +159,52 @@ export async function receiveDirectory(call: RawDuplex, dest: string): Promise<v
     }
   }
 
+  const onData = (id: number, data: Uint8Array): void => {
+    const entry = entries[id]
+    if (!entry || !entry.wanted) throw refuse(`the export sent data for entry ${id}, which was not requested`)
+    let state = writes.get(id)
+    if (!state) {
+      state = { chain: Promise.resolve() }
+      writes.set(id, state)
+    }
+    const file = state
+    const last = data.length === 0
+    if (last) entry.wanted = false
+    file.chain = file.chain.then(async () => {
+      file.handle ??= await open(join(temp, entry.path), 'wx', 0o600)
+      if (!last) {
+        await file.handle.write(data)
+        return
+      }
+      await file.handle.chmod(goToChmod(entry.mode))
+      const seconds = toSeconds(entry.modTimeNs)
+      await file.handle.utimes(seconds, seconds)
+      await file.handle.close()
+      writes.delete(id)
+      pending--
+      await maybeFin()
+    })
+    const task = file.chain.catch((error: unknown) => {
+      failure ??= error
+    })
+    running.add(task)
+    void task.finally(() => running.delete(task))
+  }
+
   try {
-    for await (const message of call as AsyncIterable<Buffer>) {
+    for await (const message of messages(call)) {
+      if (failure) throw failure
       const packet = fstypes.Packet.decode(message)
       switch (packet.type) {
         case Type.PACKET_STAT:
-          if (!packet.stat) statsDone = true
-          else await onStat(packet.stat as fstypes.Stat)
+          if (!packet.stat) {
+            statsDone = true
+            await maybeFin()
+          } else await onStat(packet.stat as fstypes.Stat)
           break
         case Type.PACKET_DATA:
-          await onData(packet.ID, packet.data ?? new Uint8Array())
+          onData(packet.ID, packet.data ?? new Uint8Array())
+          if (running.size >= PARALLEL_WRITES) await Promise.race(running)
           break
         case Type.PACKET_FIN:
           // The sender's answer to our FIN: the transfer is complete.
@@ -191,10 +215,11 @@ export async function receiveDirectory(call: RawDuplex, dest: string): Promise<v
         default:
           break
       }
-      await maybeFin()
     }
+    await Promise.all(running)
+    if (failure) throw failure
     if (!finSent || pending > 0) throw refuse('the export stream ended before the transfer was complete')
-    if (open_) await open_.handle.close()
+    for (const { path, target: linked } of hardlinks) await link(join(temp, linked), join(temp, path))
     // Metadata last: symlink times, then directories from the deepest up (their mode may forbid writing).
     for (const entry of entries) {
       if (entry.kind === 'symlink') {
@@ -212,7 +237,8 @@ export async function receiveDirectory(call: RawDuplex, dest: string): Promise<v
     await replace(temp, dest)
     call.end()
   } catch (error) {
-    await open_?.handle.close().catch(() => undefined)
+    await Promise.allSettled(running)
+    for (const state of writes.values()) await state.handle?.close().catch(() => undefined)
     await rm(temp, { recursive: true, force: true }).catch(() => undefined)
     if (!call.destroyed && !call.writableEnded) {
       await send({ type: Type.PACKET_ERR, data: Buffer.from((error as Error).message) }).catch(() => undefined)
@@ -225,7 +251,7 @@ export async function receiveDirectory(call: RawDuplex, dest: string): Promise<v
 /** Receives a tarball export (BytesMessage stream) into a file, or into a writable stream. */
 export async function receiveTarball(call: RawDuplex, dest: string | Writable): Promise<void> {
   if (typeof dest !== 'string') {
-    for await (const message of call as AsyncIterable<Buffer>) {
+    for await (const message of messages(call)) {
       const data = filesync.BytesMessage.decode(message).data ?? new Uint8Array()
       if (!dest.write(data)) await once(dest, 'drain')
     }
@@ -236,7 +262,7 @@ export async function receiveTarball(call: RawDuplex, dest: string | Writable): 
   const file = join(temp, 'out')
   const output = createWriteStream(file)
   try {
-    for await (const message of call as AsyncIterable<Buffer>) {
+    for await (const message of messages(call)) {
       const data = filesync.BytesMessage.decode(message).data ?? new Uint8Array()
       if (!output.write(data)) await once(output, 'drain')
     }
