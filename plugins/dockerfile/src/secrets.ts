@@ -1,5 +1,4 @@
-import type { State} from '@kiln/llb';
-import { decodeDefinition, encode, MountType, type BuildContext, type BuiltOp, type OpOptions, type Output, type PbOp, type PbOpMetadata, type Vertex } from '@kiln/llb'
+import { decodeDefinition, encode, MountType, type BuildContext, type State, type BuiltOp, type OpOptions, type Output, type PbOp, type PbOpMetadata, type Vertex } from '@kiln/llb'
 
 /** The secret and ssh mounts of a frontend's LLB, by the ids the Dockerfile gave them. */
 export interface FrontendMounts {
