@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join, resolve as resolvePath } from 'node:path'
+import { homedir } from 'node:os'
+import { delimiter, dirname, join, resolve as resolvePath } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError, type Diagnostic, type SourcePosition } from '../errors.js'
 import type { PluginRequest } from '../config/load.js'
@@ -90,8 +91,11 @@ export class NodeModuleLoader implements ModuleLoader {
   }
 
   resolve(name: string, fromDir: string): string | undefined {
+    // Node's node_modules lookup from the directory upwards, without global folders (NODE_PATH, ~/.node_modules):
+    // a plugin counts as installed only when the project can see it.
     const require = createRequire(join(resolvePath(fromDir), 'noop.js'))
-    const searchPaths = require.resolve.paths(name) ?? []
+    const globals = new Set(globalPaths())
+    const searchPaths = (require.resolve.paths(name) ?? []).filter((path) => !globals.has(path))
     for (const base of searchPaths) {
       const packageDir = join(base, name)
       const manifestPath = join(packageDir, 'package.json')
@@ -107,6 +111,12 @@ export class NodeModuleLoader implements ModuleLoader {
   async import(path: string): Promise<unknown> {
     return import(pathToFileURL(path).href)
   }
+}
+
+function globalPaths(): string[] {
+  const fromEnv = (process.env.NODE_PATH ?? '').split(delimiter).filter(Boolean).map((path) => resolvePath(path))
+  const home = homedir()
+  return [...fromEnv, join(home, '.node_modules'), join(home, '.node_libraries'), resolvePath(process.execPath, '..', '..', 'lib', 'node')]
 }
 
 function resolveExport(exports: unknown, conditions: readonly string[]): string | undefined {

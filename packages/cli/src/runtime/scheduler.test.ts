@@ -87,11 +87,15 @@ describe('Scheduler', () => {
   })
 
   it('an abort signal (Ctrl-C) cancels running solves and skips everything else', async () => {
-    const yaml = 'nodes:\n  a: { type: step }\n  b: { type: step, inputs: [a] }\n'
+    const { plan } = await planOf('nodes:\n  a: { type: step }\n  b: { type: step, inputs: [a] }\n')
+    const engine = new FakeEngine({ a: { duration: 5000 } })
     const controller = new AbortController()
-    setTimeout(() => controller.abort(), 20)
-    const { status, engine } = await run(yaml, { a: { duration: 5000 } }, { signal: controller.signal })
-    expect(status).toEqual({ a: 'skipped', b: 'skipped' })
+    const { emit } = eventLog()
+    const running = new Scheduler(engine, { emit, signal: controller.signal }).run(plan)
+    while (engine.started.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    controller.abort()
+    const summary = await running
+    expect(Object.fromEntries(summary.results.map((result) => [result.nodeId, result.status]))).toEqual({ a: 'skipped', b: 'skipped' })
     expect(engine.cancelled).toEqual(['a#build'])
   })
 
