@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   DOCKERD_20_10, DOCKERD_26_1, LlbError, copy, decode, diff, dumpJson, git, http, image, isLlbError, local, merge, mkdir, mkfile,
-  ociLayout, rm, scratch, type Definition, type LlbErrorCode, type PbOp,
+  ociLayout, scratch, type Definition, type LlbErrorCode, type PbOp,
 } from './index.js'
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
