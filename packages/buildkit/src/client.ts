@@ -504,7 +504,16 @@ export class BuildkitClient {
           throw new BuildkitError('BUILDKIT_FILE_TRANSFER', `The export failed: ${exportErrors.map((e) => e.message).join('; ')}`, { cause: exportErrors[0] })
         }
         if (controller.signal.aborted && isBuildkitError(controller.signal.reason, 'BUILDKIT_SESSION')) {
-          throw new BuildkitError('BUILDKIT_SESSION', `The build ${ref} lost its session: ${controller.signal.reason.message}`, { cause: controller.signal.reason })
+          // The session and the calls usually share the engine's fate; give the connection a moment to report it.
+          await new Promise((resolve) => setTimeout(resolve, 200))
+          const lost = this.channel.closed
+          throw new BuildkitError(
+            lost ? 'BUILDKIT_CONNECTION_LOST' : 'BUILDKIT_SESSION',
+            lost
+              ? `The connection to the engine at ${this.address.url} was lost during build ${ref}`
+              : `The build ${ref} lost its session with the engine at ${this.address.url}: ${controller.signal.reason.message}`,
+            { address: this.address.url, cause: controller.signal.reason },
+          )
         }
         throw solveError(error)
       } finally {

@@ -16,7 +16,7 @@ interface WriterState {
 const writers = new WeakMap<RawDuplex, WriterState>()
 
 function writerState(call: RawDuplex): WriterState {
-  let state = writers.get(call)
+  const state = writers.get(call)
   if (state) return state
   const created: WriterState = { outstanding: 0, waiters: [], closed: undefined }
   const close = (): void => {
