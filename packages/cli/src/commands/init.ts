@@ -13,7 +13,7 @@ nodes:
   hello:
     type: run
     from: busybox:latest
-    script: echo "\${{ params.greeting }} from kiln" > /out/greeting.txt && cat /out/greeting.txt
+    script: mkdir -p /out && echo "\${{ params.greeting }} from kiln" > /out/greeting.txt && cat /out/greeting.txt
     outputs: { out: /out }
   check:
     type: run

@@ -171,8 +171,7 @@ export class BuildkitEngine implements Engine {
         values[name] = source.json ? (JSON.parse(text) as JsonValue) : text
       }
     }
-    const all = [...vertices.values()]
-    return { cached: all.length > 0 && all.every((vertex) => vertex.cached), exporterResponse, values }
+    return { cached: servedFromCache(definition, vertices), exporterResponse, values }
   }
 
   /**
@@ -334,6 +333,19 @@ function needsHostNetwork(definition: Definition): boolean {
   return false
 }
 
+/**
+ * Whether a solve was served from cache: every vertex that does work was cached. Source vertices (an image, a
+ * local dir) are re-checked on every solve and never reported cached by dockerd, so they do not count unless
+ * there is nothing else.
+ */
+export function servedFromCache(definition: Definition, vertices: ReadonlyMap<string, { cached: boolean }>): boolean {
+  const sources = new Set([...definition.ops.values()].filter((op) => op.op.source !== undefined && op.op.source !== null).map((op) => op.digest))
+  const all = [...vertices.entries()]
+  const work = all.filter(([digest]) => !sources.has(digest))
+  const counted = work.length > 0 ? work : all
+  return counted.length > 0 && counted.every(([, vertex]) => vertex.cached)
+}
+
 /** Maps BuildKit status events to Kiln events for one node. */
 export function toKilnEvents(nodeId: string, event: SolveEvent, vertices: Map<string, { cached: boolean; completed: boolean }>): KilnEvent[] {
   const time = Date.now()
@@ -356,7 +368,6 @@ export function toKilnEvents(nodeId: string, event: SolveEvent, vertices: Map<st
         ...(event.completed ? { completed: event.completed.getTime() } : {}),
       },
     )
-    if (event.error) out.push({ type: 'node.log', time, nodeId, stream: 'stderr', text: `${event.name}: ${event.error}\n`, vertex: event.digest })
     return out
   }
   if (event.type === 'log') {
