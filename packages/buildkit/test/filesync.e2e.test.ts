@@ -25,7 +25,13 @@ describe(`file sync round trip on ${ENGINE}`, () => {
 
   it('sends a tricky tree (200 MB file, 20k small files) in and gets it back identical through the local exporter', async () => {
     const source = join(work, 'tree')
+    let mark = Date.now()
+    const phase = (name: string): void => {
+      console.info(`${name}: ${Date.now() - mark} ms`)
+      mark = Date.now()
+    }
     await makeTrickyTree(source, { bigFileBytes: 200 * 1024 * 1024, smallFiles: 20_000 })
+    phase('make tree')
     session = await client.createSession({ dirs: { tree: source } })
     const dest = join(work, 'out')
     const local = llb.local('tree')
@@ -36,9 +42,11 @@ describe(`file sync round trip on ${ENGINE}`, () => {
       exports: [{ type: 'local', dest }],
       onEvent: (event) => events.push(event.type),
     })
+    phase('sync in and export out')
     expect(result.exporterResponse).toEqual({})
     expect(events).toContain('vertex')
     const problems = diffTrees(await readTree(source), await readTree(dest))
+    phase('compare')
     expect(problems).toEqual([])
     // No temporary sibling is left behind.
     const siblings = (await import('node:fs/promises')).readdir(work)

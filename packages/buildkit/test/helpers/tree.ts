@@ -1,7 +1,7 @@
 /** Builds tricky directory trees and compares two trees entry by entry. */
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { chmod, link, lstat, mkdir, open, readdir, readlink, symlink, writeFile } from 'node:fs/promises'
+import { createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { chmod, link, mkdir, open, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 export interface TreeOptions {
@@ -58,11 +58,10 @@ export async function makeTrickyTree(root: string, options: TreeOptions = {}): P
   if (options.smallFiles) {
     const perDir = 250
     for (let index = 0; index < options.smallFiles; index += perDir) {
+      // Synchronous writes: 20 000 tiny files are far quicker without a thread-pool round trip each.
       const dir = join(root, 'many', `d${String(index / perDir).padStart(3, '0')}`)
-      await mkdir(dir, { recursive: true })
-      const writes: Promise<void>[] = []
-      for (let j = index; j < Math.min(index + perDir, options.smallFiles); j++) writes.push(writeFile(join(dir, `f${j}.txt`), `small file ${j}\n`))
-      await Promise.all(writes)
+      mkdirSync(dir, { recursive: true })
+      for (let j = index; j < Math.min(index + perDir, options.smallFiles); j++) writeFileSync(join(dir, `f${j}.txt`), `small file ${j}\n`)
     }
   }
 }
@@ -87,20 +86,20 @@ async function hashFile(path: string): Promise<string> {
 export async function readTree(root: string): Promise<Map<string, TreeEntry>> {
   const out = new Map<string, TreeEntry>()
   const visit = async (relative: string): Promise<void> => {
-    for (const name of await readdir(join(root, relative))) {
+    for (const name of readdirSync(join(root, relative))) {
       const path = relative ? `${relative}/${name}` : name
       const full = join(root, path)
-      const stats = await lstat(full)
+      const stats = lstatSync(full)
       const entry: TreeEntry = { type: 'other', mode: stats.mode & 0o7777, size: 0, inode: `${stats.dev}:${stats.ino}` }
       if (stats.isDirectory()) entry.type = 'dir'
       else if (stats.isSymbolicLink()) {
         entry.type = 'symlink'
-        entry.link = await readlink(full)
+        entry.link = readlinkSync(full)
         entry.mode = 0
       } else if (stats.isFile()) {
         entry.type = 'file'
         entry.size = stats.size
-        entry.hash = stats.size > 0 ? await hashFile(full) : ''
+        entry.hash = stats.size === 0 ? '' : stats.size < 1024 * 1024 ? createHash('sha256').update(readFileSync(full)).digest('hex') : await hashFile(full)
         entry.mtimeMs = Math.floor(stats.mtimeMs)
       }
       out.set(path, entry)
