@@ -2,7 +2,7 @@ import { decode } from './pb/codec.js'
 import { goString, stringifyGo, toGoJson } from './pb/go-json.js'
 import { messageDesc } from './pb/schema.js'
 import type { PbDefinition, PbOp, PbOpMetadata } from './pb/types.js'
-import { createHash } from 'node:crypto'
+import { digestOf } from './marshal.js'
 
 /** One op of a decoded Definition. */
 export interface DecodedOp {
@@ -26,7 +26,7 @@ export function decodeDefinition(bytes: Uint8Array): DecodedDefinition {
   const definition = decode<PbDefinition>('Definition', bytes)
   const metadata = definition.metadata ?? {}
   const ops = (definition.def ?? []).map((opBytes) => {
-    const digest = `sha256:${createHash('sha256').update(opBytes).digest('hex')}`
+    const digest = digestOf(opBytes)
     return { digest, bytes: opBytes, op: decode<PbOp>('Op', opBytes), metadata: metadata[digest] ?? {} }
   })
   return { ops, metadata }

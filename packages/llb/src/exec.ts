@@ -1,7 +1,7 @@
 import { invalid } from './errors.js'
 import type { PbInput, PbMeta, PbMount, PbOp, PbSecretEnv } from './pb/types.js'
 import { CacheSharingOpt, MountType, NetMode, SecurityMode } from './pb/types.js'
-import { platformToPB, type Platform } from './platform.js'
+import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { ExecState, assertState, type HostEntry, type NetworkMode, type SecurityModeName, type State } from './state.js'
 import { cleanPath, joinPath, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
 
@@ -149,26 +149,74 @@ function nonNegative(value: number | undefined, what: string): number {
   return value
 }
 
-/** The exec op behind {@link State.run}. */
+/** The exec op behind {@link State.run}. Everything that does not depend on the marshal context is precomputed. */
 export class ExecVertex implements Vertex {
   readonly kind = 'exec'
   private readonly sourceOutputs: readonly Output[]
+  private readonly baseCaps: readonly string[]
+  private readonly pbMeta: PbMeta
+  private readonly hasPath: boolean
+  private readonly mountTemplates: readonly PbMount[]
+  private readonly name: string
 
   constructor(
-    readonly meta: Readonly<PbMeta>,
-    readonly envList: readonly (readonly [string, string])[],
+    meta: Readonly<PbMeta>,
+    envList: readonly (readonly [string, string])[],
     readonly mounts: readonly ResolvedMount[],
-    readonly secrets: readonly ResolvedSecret[],
-    readonly ssh: readonly ResolvedSecret[],
-    readonly secretEnv: readonly SecretEnv[],
-    readonly network: NetworkMode,
-    readonly security: SecurityModeName,
+    secrets: readonly ResolvedSecret[],
+    ssh: readonly ResolvedSecret[],
+    private readonly secretEnv: readonly SecretEnv[],
+    private readonly network: NetworkMode,
+    private readonly security: SecurityModeName,
     readonly platform: Platform | undefined,
     readonly options: OpOptions,
   ) {
     const outputs: Output[] = []
     for (const mount of mounts) if (mount.source && !outputs.some((o) => o.vertex === mount.source?.vertex && o.index === mount.source.index)) outputs.push(mount.source)
     this.sourceOutputs = outputs
+
+    const caps = new Set<string>(['exec.meta.base'])
+    const env = envList.map(([key, value]) => `${key}=${value}`)
+    if (ssh.length > 0 && !envList.some(([key]) => key === 'SSH_AUTH_SOCK')) env.push(`SSH_AUTH_SOCK=${(ssh[0] as ResolvedSecret).dest}`)
+    this.hasPath = envList.some(([key]) => key === 'PATH')
+    this.pbMeta = { ...meta, env }
+    if (meta.proxyEnv) caps.add('exec.meta.proxyenv')
+    if (meta.ulimit?.length) caps.add('exec.meta.ulimit')
+    if (meta.cgroupParent) caps.add('exec.meta.cgroup.parent')
+    if (meta.validExitCodes?.length) caps.add('exec.validexitcode')
+    if (network !== 'sandbox') caps.add('exec.meta.network')
+    if (security !== 'sandbox') caps.add('exec.meta.security')
+    const templates: PbMount[] = []
+    for (const mount of mounts) {
+      if (mount.selector) caps.add('exec.mount.selector')
+      const pb: PbMount = { input: -1, dest: mount.dest, output: mount.output, readonly: mount.readonly, selector: mount.selector }
+      if (mount.type === 'cache') {
+        caps.add('exec.mount.cache').add('exec.mount.cache.sharing')
+        pb.mountType = MountType.CACHE
+        pb.cacheOpt = { ID: mount.cacheId, sharing: mount.sharing }
+      } else if (mount.type === 'tmpfs') {
+        caps.add('exec.mount.tmpfs')
+        if (mount.size > 0) caps.add('exec.mount.tmpfs.size')
+        pb.mountType = MountType.TMPFS
+        pb.TmpfsOpt = { size: mount.size }
+      } else {
+        caps.add('exec.mount.bind')
+        if (mount.noOutputWritable) caps.add('exec.mount.bind.readwrite-nooutput')
+      }
+      templates.push(pb)
+    }
+    if (secrets.length > 0) caps.add('exec.mount.secret')
+    for (const secret of secrets) {
+      templates.push({ input: -1, dest: secret.dest, mountType: MountType.SECRET, secretOpt: { ID: secret.id, uid: secret.uid, gid: secret.gid, mode: secret.mode, optional: secret.optional } })
+    }
+    if (ssh.length > 0) caps.add('exec.mount.ssh')
+    for (const agent of ssh) {
+      templates.push({ input: -1, dest: agent.dest, mountType: MountType.SSH, SSHOpt: { ID: agent.id, uid: agent.uid, gid: agent.gid, mode: agent.mode, optional: agent.optional } })
+    }
+    if (secretEnv.length > 0) caps.add('exec.secretenv')
+    this.mountTemplates = templates
+    this.baseCaps = [...caps]
+    this.name = (meta.args ?? []).join(' ')
   }
 
   inputs(): readonly Output[] {
@@ -189,66 +237,22 @@ export class ExecVertex implements Vertex {
   }
 
   build(context: BuildContext): BuiltOp {
-    const caps = new Set<string>(['exec.meta.base'])
-    const env = this.envList.map(([key, value]) => [key, value] as [string, string])
-    if (this.ssh.length > 0 && !env.some(([key]) => key === 'SSH_AUTH_SOCK')) env.push(['SSH_AUTH_SOCK', (this.ssh[0] as ResolvedSecret).dest])
+    let caps = this.baseCaps
+    let meta = this.pbMeta
     if (context.hasCaps) {
-      if (context.support('exec.meta.setsdefaultpath') === 'enabled') caps.add('exec.meta.setsdefaultpath')
-      else if (!env.some(([key]) => key === 'PATH')) env.push(['PATH', DEFAULT_PATH])
+      // Like Go: engines that set a default PATH get the cap; for others the emitter adds PATH itself.
+      if (context.support('exec.meta.setsdefaultpath') === 'enabled') caps = [...caps, 'exec.meta.setsdefaultpath']
+      else if (!this.hasPath) meta = { ...meta, env: [...(meta.env ?? []), `PATH=${DEFAULT_PATH}`] }
     }
-    const meta: PbMeta = { ...this.meta, env: env.map(([key, value]) => `${key}=${value}`) }
-    if (meta.proxyEnv) caps.add('exec.meta.proxyenv')
-    if (meta.ulimit?.length) caps.add('exec.meta.ulimit')
-    if (meta.cgroupParent) caps.add('exec.meta.cgroup.parent')
-    if (meta.validExitCodes?.length) caps.add('exec.validexitcode')
-    if (this.network !== 'sandbox') caps.add('exec.meta.network')
-    if (this.security !== 'sandbox') caps.add('exec.meta.security')
-
     const inputs: PbInput[] = []
-    const inputIndex = (output: Output): number => {
-      const input = context.input(output)
-      const at = inputs.findIndex((known) => known.digest === input.digest && (known.index ?? 0) === (input.index ?? 0))
-      if (at >= 0) return at
-      inputs.push(input)
-      return inputs.length - 1
-    }
-    const mounts: PbMount[] = []
-    for (const mount of this.mounts) {
-      if (mount.selector) caps.add('exec.mount.selector')
-      const pb: PbMount = {
-        input: mount.source ? inputIndex(mount.source) : -1,
-        dest: mount.dest,
-        output: mount.output,
-        readonly: mount.readonly,
-        selector: mount.selector,
-      }
-      if (mount.type === 'cache') {
-        caps.add('exec.mount.cache').add('exec.mount.cache.sharing')
-        pb.mountType = MountType.CACHE
-        pb.cacheOpt = { ID: mount.cacheId, sharing: mount.sharing }
-      } else if (mount.type === 'tmpfs') {
-        caps.add('exec.mount.tmpfs')
-        if (mount.size > 0) caps.add('exec.mount.tmpfs.size')
-        pb.mountType = MountType.TMPFS
-        pb.TmpfsOpt = { size: mount.size }
-      } else {
-        caps.add('exec.mount.bind')
-        if (mount.noOutputWritable) caps.add('exec.mount.bind.readwrite-nooutput')
-      }
-      mounts.push(pb)
-    }
-    if (this.secrets.length > 0) caps.add('exec.mount.secret')
-    for (const secret of this.secrets) {
-      mounts.push({ input: -1, dest: secret.dest, mountType: MountType.SECRET, secretOpt: { ID: secret.id, uid: secret.uid, gid: secret.gid, mode: secret.mode, optional: secret.optional } })
-    }
-    if (this.ssh.length > 0) caps.add('exec.mount.ssh')
-    for (const ssh of this.ssh) {
-      mounts.push({ input: -1, dest: ssh.dest, mountType: MountType.SSH, SSHOpt: { ID: ssh.id, uid: ssh.uid, gid: ssh.gid, mode: ssh.mode, optional: ssh.optional } })
-    }
-    let secretenv: PbSecretEnv[] | undefined
-    if (this.secretEnv.length > 0) {
-      caps.add('exec.secretenv')
-      secretenv = this.secretEnv.map((secret) => ({ ID: secret.id, name: secret.name, optional: secret.optional ?? false }))
+    const mounts: PbMount[] = this.mountTemplates.slice()
+    for (let i = 0; i < this.mounts.length; i++) {
+      const source = (this.mounts[i] as ResolvedMount).source
+      if (!source) continue
+      const input = context.input(source)
+      let at = inputs.findIndex((known) => known.digest === input.digest && (known.index ?? 0) === (input.index ?? 0))
+      if (at < 0) at = inputs.push(input) - 1
+      mounts[i] = { ...(mounts[i] as PbMount), input: at }
     }
     const op: PbOp = {
       inputs,
@@ -257,12 +261,12 @@ export class ExecVertex implements Vertex {
         mounts,
         network: this.network === 'host' ? NetMode.HOST : this.network === 'none' ? NetMode.NONE : NetMode.UNSET,
         security: this.security === 'insecure' ? SecurityMode.INSECURE : SecurityMode.SANDBOX,
-        ...(secretenv ? { secretenv } : {}),
+        ...(this.secretEnv.length > 0 ? { secretenv: this.secretEnv.map((secret): PbSecretEnv => ({ ID: secret.id, name: secret.name, optional: secret.optional ?? false })) } : {}),
       },
       platform: platformToPB(this.platform ?? context.platform),
-      constraints: {},
+      constraints: EMPTY_CONSTRAINTS,
     }
-    return { op, caps: [...caps], name: (this.meta.args ?? []).join(' '), options: this.options }
+    return { op, caps, name: this.name, options: this.options }
   }
 }
 

@@ -1,6 +1,6 @@
 import { invalid } from './errors.js'
 import type { Int64, PbChownOpt, PbFileAction, PbInput, PbOp, PbUserOpt } from './pb/types.js'
-import { platformToPB, type Platform } from './platform.js'
+import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { assertState, type State } from './state.js'
 import { cleanPath, joinPath, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
 
@@ -119,10 +119,12 @@ export function mkdir(path: string, options: MkdirOptions = {}): FileAction {
   return new FileAction(undefined, { kind: 'mkdir', path, options: { ...options } })
 }
 
+const utf8 = new TextEncoder()
+
 /** A file action that writes a file (its parent directory must exist). */
 export function mkfile(path: string, data: string | Uint8Array, options: MkfileOptions = {}): FileAction {
   checkPath(path, 'mkfile')
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data.slice()
+  const bytes = typeof data === 'string' ? utf8.encode(data) : data.slice()
   return new FileAction(undefined, { kind: 'mkfile', path, data: bytes, options: { ...options } })
 }
 
@@ -283,7 +285,7 @@ export class FileVertex implements Vertex {
       }
       return pb
     })
-    const op: PbOp = { inputs, file: { actions }, platform: platformToPB(this.platform ?? context.platform), constraints: {} }
+    const op: PbOp = { inputs, file: { actions }, platform: platformToPB(this.platform ?? context.platform), constraints: EMPTY_CONSTRAINTS }
     return { op, caps: [...caps], name: fileOpName(this.actions), options: this.options }
   }
 }

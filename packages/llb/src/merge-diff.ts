@@ -1,7 +1,7 @@
 import { invalid } from './errors.js'
 import { FileVertex, copy, type FileAction } from './file.js'
 import type { PbInput, PbOp } from './pb/types.js'
-import { platformToPB, type Platform } from './platform.js'
+import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { State, assertState } from './state.js'
 import { pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
 
@@ -45,7 +45,7 @@ export class MergeVertex implements Vertex {
       inputs,
       merge: { inputs: inputs.map((_input, index) => ({ input: index })) },
       platform: platformToPB(this.platform ?? context.platform),
-      constraints: {},
+      constraints: EMPTY_CONSTRAINTS,
     }
     return { op, caps: ['mergeop'], name: `merge (${inputs.length} inputs)`, options: this.options }
   }
@@ -72,7 +72,7 @@ export class DiffVertex implements Vertex {
       inputs,
       diff: { lower: { input: 0 }, upper: { input: this.upperOutput ? 1 : -1 } },
       platform: platformToPB(this.platform ?? context.platform),
-      constraints: {},
+      constraints: EMPTY_CONSTRAINTS,
     }
     return { op, caps: ['diffop'], name: 'diff', options: this.options }
   }

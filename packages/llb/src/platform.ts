@@ -59,8 +59,25 @@ export function defaultPlatform(): Platform {
   return normalizePlatform({ os: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch === 'ia32' ? '386' : process.arch })
 }
 
-/** toPB: `pb.Platform` with Go's field set (OS, Architecture, Variant, OSVersion, OSFeatures). */
+/** @internal The empty `WorkerConstraints` Go sets on every non-terminal op, shared. */
+export const EMPTY_CONSTRAINTS = Object.freeze({})
+
+const platformCache = new WeakMap<Platform, PbPlatform>()
+
+/**
+ * toPB: `pb.Platform` with Go's field set (OS, Architecture, Variant, OSVersion, OSFeatures). The result is shared
+ * per Platform object and frozen: many ops carry the same platform.
+ */
 export function platformToPB(platform: Platform): PbPlatform {
+  let pb = platformCache.get(platform)
+  if (!pb) {
+    pb = Object.freeze(platformToPBUncached(platform))
+    platformCache.set(platform, pb)
+  }
+  return pb
+}
+
+function platformToPBUncached(platform: Platform): PbPlatform {
   return {
     Architecture: platform.architecture,
     OS: platform.os,

@@ -1,7 +1,7 @@
 import { invalid } from './errors.js'
 import { normalizeImageRef } from './image-ref.js'
 import type { PbOp } from './pb/types.js'
-import { normalizePlatform, platformToPB, type Platform } from './platform.js'
+import { EMPTY_CONSTRAINTS, normalizePlatform, platformToPB, type Platform } from './platform.js'
 import { State, type ImageConfig } from './state.js'
 import { joinPath, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
 
@@ -40,7 +40,7 @@ export class SourceVertex implements Vertex {
     const op: PbOp = {
       source: { identifier: this.identifier, attrs },
       ...(this.platformSpecific ? { platform: platformToPB(this.platform ?? context.platform) } : {}),
-      constraints: {},
+      constraints: EMPTY_CONSTRAINTS,
     }
     return { op, caps: [...caps], name: this.identifier, options: this.options }
   }

@@ -62,20 +62,27 @@ export interface Output {
   readonly index: number
 }
 
-/** toPB: the `OpMetadata` for an op's options and its checked caps. */
-export function metadataToPB(options: OpOptions, caps: Iterable<string>): PbOpMetadata {
+const capMaps = new Map<string, Record<string, boolean>>()
+
+/** A frozen caps map shared by every op with the same (sorted) caps. */
+function capMap(caps: readonly string[]): Record<string, boolean> {
+  const key = caps.join(' ')
+  let map = capMaps.get(key)
+  if (!map) {
+    map = Object.freeze(Object.fromEntries(caps.map((cap) => [cap, true]))) as Record<string, boolean>
+    capMaps.set(key, map)
+  }
+  return map
+}
+
+/** toPB: the `OpMetadata` for an op's options and its checked caps (sorted). */
+export function metadataToPB(options: OpOptions, caps: readonly string[]): PbOpMetadata {
   const metadata: PbOpMetadata = {}
   if (options.ignoreCache) metadata.ignoreCache = true
   const description: Record<string, string> = { ...options.description }
   if (options.customName !== undefined) description['llb.customname'] = options.customName
   if (Object.keys(description).length > 0) metadata.description = description
-  const capMap: Record<string, boolean> = {}
-  let any = false
-  for (const cap of caps) {
-    capMap[cap] = true
-    any = true
-  }
-  if (any) metadata.caps = capMap
+  if (caps.length > 0) metadata.caps = capMap(caps)
   if (options.progressGroup) {
     const { id, name, weak } = options.progressGroup
     metadata.progressGroup = { id, ...(name !== undefined ? { name } : {}), ...(weak ? { weak } : {}) }

@@ -24,6 +24,8 @@ export interface FieldDesc {
   readonly mapValue?: ScalarKind | 'message'
   /** Name of the oneof this field belongs to. */
   readonly oneof?: string
+  /** The resolved message type of `type` (set once the table is built). */
+  readonly typeDesc?: MessageDesc
 }
 
 /** One message. */
@@ -159,6 +161,15 @@ const list: MessageDesc[] = [
 
 /** Every LLB message by name. */
 export const MESSAGES: ReadonlyMap<string, MessageDesc> = new Map(list.map((desc) => [desc.name, desc]))
+
+for (const desc of list) {
+  for (const field of desc.fields) {
+    if (field.type === undefined) continue
+    const typeDesc = MESSAGES.get(field.type)
+    if (!typeDesc) throw new Error(`pb: ${desc.name}.${field.name} refers to unknown message ${field.type}`)
+    ;(field as { typeDesc?: MessageDesc }).typeDesc = typeDesc
+  }
+}
 
 /** Looks a message up by name; throws on a name the table does not know (a bug, not user input). */
 export function messageDesc(name: string): MessageDesc {
