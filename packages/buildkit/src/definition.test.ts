@@ -30,12 +30,12 @@ describe('checkDefinition', () => {
 
   it('refuses a dangling input digest', () => {
     const dangling = terminal('sha256:' + '0'.repeat(64))
-    expect(() => checkDefinition(definition(IMAGE_OP, dangling))).toThrow(/not an op of the Definition/)
+    expect(() => checkDefinition(definition(IMAGE_OP, dangling))).toThrow(/not in the definition/)
     // The input of the terminal op points at an op that is missing.
     expect(() => checkDefinition(definition(terminal(IMAGE_DIGEST)))).toThrow(expect.objectContaining({ code: 'BUILDKIT_INVALID_DEFINITION' }))
   })
 
   it('refuses bytes that do not decode', () => {
-    expect(() => checkDefinition(Buffer.from([0x0a, 0x05, 0x01]))).toThrow(/does not decode/)
+    expect(() => checkDefinition(Buffer.from([0x0a, 0x05, 0x01]))).toThrow(/Refusing to send the Definition/)
   })
 })

@@ -2,12 +2,12 @@
  * The one place where every Definition is checked before it leaves the client.
  *
  * A dangling input digest kills dockerd 26.1 outright (BuildKit 0.11 to 0.16, wire doc 13.1), so the client
- * refuses such a graph itself, whoever built it. This reads only what the check needs from the serialized
- * pb.Definition: the op bytes (field 1) and, inside each op, the input digests (Op.inputs = 1, Input.digest = 1).
- * @kiln/llb's `validateDefinition` performs the same check; this copy keeps the client safe for raw bytes and for
- * Definitions from any other emitter.
+ * refuses such a graph itself, whoever built it (raw bytes too). @kiln/llb's `validateDefinition` decodes the
+ * Definition and checks it as the engine would (inputs name ops, the terminal op, exec and file op shapes, the
+ * 4 MiB request limit); its errors are reported here as BUILDKIT_INVALID_DEFINITION.
  */
 import { createHash } from 'node:crypto'
+import { isLlbError, validateDefinition } from '@kiln/llb'
 import { BuildkitError } from './errors.js'
 
 class Reader {
@@ -58,10 +58,6 @@ class Reader {
   }
 }
 
-function invalid(message: string): BuildkitError {
-  return new BuildkitError('BUILDKIT_INVALID_DEFINITION', message)
-}
-
 /** The op digests of a serialized Definition, in order. */
 export function definitionDigests(definition: Uint8Array): string[] {
   const reader = new Reader(definition)
@@ -74,43 +70,14 @@ export function definitionDigests(definition: Uint8Array): string[] {
 }
 
 /**
- * Checks a serialized pb.Definition: it must decode, and every input digest of every op must name an op of the
- * definition. Throws BUILDKIT_INVALID_DEFINITION otherwise.
+ * Checks a serialized pb.Definition before it is sent. Throws BUILDKIT_INVALID_DEFINITION when it does not decode,
+ * when an input digest names no op of the definition, or when the engine would refuse it while loading.
  */
 export function checkDefinition(definition: Uint8Array): void {
-  const ops: Uint8Array[] = []
   try {
-    const reader = new Reader(definition)
-    while (!reader.done) {
-      const field = reader.field()
-      if (field.number === 1) {
-        if (!field.bytes) throw new Error('Definition.def must be bytes')
-        ops.push(field.bytes)
-      }
-    }
+    validateDefinition(definition)
   } catch (error) {
-    throw invalid(`the Definition does not decode: ${(error as Error).message}`)
+    if (!isLlbError(error)) throw error
+    throw new BuildkitError('BUILDKIT_INVALID_DEFINITION', `Refusing to send the Definition: ${error.message}`, { cause: error })
   }
-  const digests = new Set(ops.map((op) => `sha256:${createHash('sha256').update(op).digest('hex')}`))
-  ops.forEach((op, index) => {
-    try {
-      const reader = new Reader(op)
-      while (!reader.done) {
-        const field = reader.field()
-        if (field.number !== 1 || !field.bytes) continue
-        const input = new Reader(field.bytes)
-        let digest = ''
-        while (!input.done) {
-          const inner = input.field()
-          if (inner.number === 1 && inner.bytes) digest = Buffer.from(inner.bytes).toString('utf8')
-        }
-        if (!digests.has(digest)) {
-          throw invalid(`op ${index} of the Definition has input ${digest || '(empty)'}, which is not an op of the Definition; refusing to send it (a dangling input crashes dockerd 26.1)`)
-        }
-      }
-    } catch (error) {
-      if (error instanceof BuildkitError) throw error
-      throw invalid(`op ${index} of the Definition does not decode: ${(error as Error).message}`)
-    }
-  })
 }
