@@ -39,3 +39,13 @@ describe('checkDefinition', () => {
     expect(() => checkDefinition(Buffer.from([0x0a, 0x05, 0x01]))).toThrow(/Refusing to send the Definition/)
   })
 })
+
+describe('BuildkitError', () => {
+  it('is recognised by @kiln/core', async () => {
+    const { isCoreError } = await import('@kiln/core')
+    const { BuildkitError } = await import('./errors.js')
+    const error = new BuildkitError('BUILDKIT_UNAVAILABLE', 'x', { address: 'docker:///x' })
+    expect(isCoreError(error, 'BUILDKIT_UNAVAILABLE')).toBe(true)
+    expect(error.toJSON()).toEqual({ name: 'BuildkitError', code: 'BUILDKIT_UNAVAILABLE', message: 'x', details: { address: 'docker:///x' } })
+  })
+})

@@ -2,8 +2,9 @@
  * Errors of the BuildKit client. Every failure the client reports is a `BuildkitError` with a `BUILDKIT_*` code,
  * so callers branch on `code` rather than on message text.
  *
- * @kiln/core's `CoreError` is the intended base once it exists; the codes and fields here follow its shape
- * (`code`, `cause`, structured fields) so the switch is mechanical.
+ * A BuildkitError carries @kiln/core's error marker, so core's `isCoreError(error)` and `isCoreError(error,
+ * 'BUILDKIT_UNAVAILABLE')` recognise it. It does not extend core's `EngineError` yet because core's code union
+ * lists only part of these codes (CONNECTION_LOST, SESSION, RPC, INVALID_* and FILE_TRANSFER are missing there).
  */
 export type BuildkitErrorCode =
   /** The engine could not be reached at the resolved address. */
@@ -30,6 +31,8 @@ export type BuildkitErrorCode =
   | 'BUILDKIT_SESSION'
 
 const marker = Symbol.for('kiln.error')
+/** @kiln/core's CORE_ERROR marker (a registered symbol, so no import is needed to set it). */
+const coreMarker = Symbol.for('kiln.core.error')
 
 export interface BuildkitErrorFields {
   /** The engine address involved, when there is one. */
@@ -59,6 +62,16 @@ export class BuildkitError extends Error {
     this.grpcCode = fields.grpcCode
     this.method = fields.method
     this.details = fields.details ?? []
+    Object.defineProperty(this, coreMarker, { value: true })
+  }
+
+  /** A JSON-able view for reports and logs (no stack, no cause object). */
+  toJSON(): { name: string; code: BuildkitErrorCode; message: string; details: Record<string, unknown> } {
+    const details: Record<string, unknown> = {}
+    if (this.address !== undefined) details.address = this.address
+    if (this.grpcCode !== undefined) details.grpcCode = this.grpcCode
+    if (this.method !== undefined) details.method = this.method
+    return { name: this.name, code: this.code, message: this.message, details }
   }
 }
 

@@ -30,7 +30,7 @@ export function toBigInt(value: Int64): bigint {
 
 /** Converts a bigint to a Long for encoding an int64 without losing precision. */
 export function fromBigInt(value: bigint): Long {
-  return Long.fromString(value.toString())
+  return Long.fromBits(Number(BigInt.asIntN(32, value)), Number(BigInt.asIntN(32, value >> 32n)))
 }
 
 /** A google.protobuf.Timestamp as a Date (millisecond precision), or undefined when unset. */
