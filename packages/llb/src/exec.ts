@@ -3,7 +3,7 @@ import type { PbInput, PbMeta, PbMount, PbOp, PbSecretEnv } from './pb/types.js'
 import { CacheSharingOpt, MountType, NetMode, SecurityMode } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { ExecState, assertState, type HostEntry, type NetworkMode, type SecurityModeName, type State } from './state.js'
-import { cleanPath, joinPath, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
+import { cleanPath, joinPath, makeMeta, makeMount, makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
 
 /** A read-write or read-only mount of another State's filesystem. */
 export interface BindMount {
@@ -179,7 +179,7 @@ export class ExecVertex implements Vertex {
     const env = envList.map(([key, value]) => `${key}=${value}`)
     if (ssh.length > 0 && !envList.some(([key]) => key === 'SSH_AUTH_SOCK')) env.push(`SSH_AUTH_SOCK=${(ssh[0] as ResolvedSecret).dest}`)
     this.hasPath = envList.some(([key]) => key === 'PATH')
-    this.pbMeta = { ...meta, env }
+    this.pbMeta = makeMeta({ ...meta, env })
     if (meta.proxyEnv) caps.add('exec.meta.proxyenv')
     if (meta.ulimit?.length) caps.add('exec.meta.ulimit')
     if (meta.cgroupParent) caps.add('exec.meta.cgroup.parent')
@@ -203,15 +203,15 @@ export class ExecVertex implements Vertex {
         caps.add('exec.mount.bind')
         if (mount.noOutputWritable) caps.add('exec.mount.bind.readwrite-nooutput')
       }
-      templates.push(pb)
+      templates.push(makeMount(pb))
     }
     if (secrets.length > 0) caps.add('exec.mount.secret')
     for (const secret of secrets) {
-      templates.push({ input: -1, dest: secret.dest, mountType: MountType.SECRET, secretOpt: { ID: secret.id, uid: secret.uid, gid: secret.gid, mode: secret.mode, optional: secret.optional } })
+      templates.push(makeMount({ input: -1, dest: secret.dest, mountType: MountType.SECRET, secretOpt: { ID: secret.id, uid: secret.uid, gid: secret.gid, mode: secret.mode, optional: secret.optional } }))
     }
     if (ssh.length > 0) caps.add('exec.mount.ssh')
     for (const agent of ssh) {
-      templates.push({ input: -1, dest: agent.dest, mountType: MountType.SSH, SSHOpt: { ID: agent.id, uid: agent.uid, gid: agent.gid, mode: agent.mode, optional: agent.optional } })
+      templates.push(makeMount({ input: -1, dest: agent.dest, mountType: MountType.SSH, SSHOpt: { ID: agent.id, uid: agent.uid, gid: agent.gid, mode: agent.mode, optional: agent.optional } }))
     }
     if (secretEnv.length > 0) caps.add('exec.secretenv')
     this.mountTemplates = templates
@@ -242,7 +242,7 @@ export class ExecVertex implements Vertex {
     if (context.hasCaps) {
       // Like Go: engines that set a default PATH get the cap; for others the emitter adds PATH itself.
       if (context.support('exec.meta.setsdefaultpath') === 'enabled') caps = [...caps, 'exec.meta.setsdefaultpath']
-      else if (!this.hasPath) meta = { ...meta, env: [...(meta.env ?? []), `PATH=${DEFAULT_PATH}`] }
+      else if (!this.hasPath) meta = makeMeta({ ...meta, env: [...(meta.env ?? []), `PATH=${DEFAULT_PATH}`] })
     }
     const inputs: PbInput[] = []
     const mounts: PbMount[] = this.mountTemplates.slice()
@@ -252,9 +252,9 @@ export class ExecVertex implements Vertex {
       const input = context.input(source)
       let at = inputs.findIndex((known) => known.digest === input.digest && (known.index ?? 0) === (input.index ?? 0))
       if (at < 0) at = inputs.push(input) - 1
-      mounts[i] = { ...(mounts[i] as PbMount), input: at }
+      mounts[i] = makeMount({ ...(mounts[i] as PbMount), input: at })
     }
-    const op: PbOp = {
+    const op: PbOp = makeOp({
       inputs,
       exec: {
         meta,
@@ -265,7 +265,7 @@ export class ExecVertex implements Vertex {
       },
       platform: platformToPB(this.platform ?? context.platform),
       constraints: EMPTY_CONSTRAINTS,
-    }
+    })
     return { op, caps, name: this.name, options: this.options }
   }
 }

@@ -3,7 +3,7 @@ import { FileVertex, copy, type FileAction } from './file.js'
 import type { PbInput, PbOp } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { State, assertState } from './state.js'
-import { pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
+import { makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
 
 /** The MergeOp behind {@link merge}. */
 export class MergeVertex implements Vertex {
@@ -41,12 +41,12 @@ export class MergeVertex implements Vertex {
 
   build(context: BuildContext): BuiltOp {
     const inputs: PbInput[] = this.sources.map((output) => context.input(output))
-    const op: PbOp = {
+    const op: PbOp = makeOp({
       inputs,
       merge: { inputs: inputs.map((_input, index) => ({ input: index })) },
       platform: platformToPB(this.platform ?? context.platform),
       constraints: EMPTY_CONSTRAINTS,
-    }
+    })
     return { op, caps: ['mergeop'], name: `merge (${inputs.length} inputs)`, options: this.options }
   }
 }
@@ -68,12 +68,12 @@ export class DiffVertex implements Vertex {
   build(context: BuildContext): BuiltOp {
     const inputs: PbInput[] = [context.input(this.lowerOutput)]
     if (this.upperOutput) inputs.push(context.input(this.upperOutput))
-    const op: PbOp = {
+    const op: PbOp = makeOp({
       inputs,
       diff: { lower: { input: 0 }, upper: { input: this.upperOutput ? 1 : -1 } },
       platform: platformToPB(this.platform ?? context.platform),
       constraints: EMPTY_CONSTRAINTS,
-    }
+    })
     return { op, caps: ['diffop'], name: 'diff', options: this.options }
   }
 }

@@ -1,5 +1,5 @@
 import type { Platform } from './platform.js'
-import type { PbInput, PbOp, PbOpMetadata } from './pb/types.js'
+import type { PbInput, PbMeta, PbMount, PbOp, PbOpMetadata } from './pb/types.js'
 
 /** Per-op metadata, accepted by every op constructor. Metadata never changes an op's digest. */
 export interface OpOptions {
@@ -99,6 +99,60 @@ export function pickOpOptions(options: OpOptions | undefined): OpOptions {
   if (options.ignoreCache) out.ignoreCache = true
   if (options.progressGroup !== undefined) out.progressGroup = { ...options.progressGroup }
   return out
+}
+
+/**
+ * An Op with every field present in field order (unset ones `undefined`): one hidden class for all ops keeps the
+ * compiled encoders' property accesses monomorphic.
+ */
+export function makeOp(op: PbOp): PbOp {
+  return {
+    inputs: op.inputs,
+    exec: op.exec,
+    source: op.source,
+    file: op.file,
+    build: op.build,
+    merge: op.merge,
+    diff: op.diff,
+    passthrough: op.passthrough,
+    platform: op.platform,
+    constraints: op.constraints,
+  }
+}
+
+/** A Mount with every field present in field order (see {@link makeOp}). */
+export function makeMount(mount: PbMount): PbMount {
+  return {
+    input: mount.input,
+    selector: mount.selector,
+    dest: mount.dest,
+    output: mount.output,
+    readonly: mount.readonly,
+    mountType: mount.mountType,
+    TmpfsOpt: mount.TmpfsOpt,
+    cacheOpt: mount.cacheOpt,
+    secretOpt: mount.secretOpt,
+    SSHOpt: mount.SSHOpt,
+    resultID: mount.resultID,
+    contentCache: mount.contentCache,
+  }
+}
+
+/** A Meta with every field present in field order (see {@link makeOp}). */
+export function makeMeta(meta: PbMeta): PbMeta {
+  return {
+    args: meta.args,
+    env: meta.env,
+    cwd: meta.cwd,
+    user: meta.user,
+    proxyEnv: meta.proxyEnv,
+    extraHosts: meta.extraHosts,
+    hostname: meta.hostname,
+    ulimit: meta.ulimit,
+    cgroupParent: meta.cgroupParent,
+    removeMountStubsRecursive: meta.removeMountStubsRecursive,
+    validExitCodes: meta.validExitCodes,
+  }
 }
 
 /** Go's `path.Clean` for slash-separated paths. */
