@@ -98,6 +98,22 @@ describe(`kiln on the ${flavor()} engine`, () => {
     expect(missing.stderr).toBe('kiln.yaml:2:10: field secrets.token: secret "token" is missing: environment variable E2E_TOKEN is not set\n  hint: export E2E_TOKEN=...\n')
   })
 
+  it('a feature the engine lacks fails before anything runs, naming the node and the feature', async () => {
+    const dir = project({
+      'kiln.yaml': `secrets: { token: { env: E2E_TOKEN } }\nnodes:\n  other: { type: run, from: busybox:latest, script: 'echo other-ran-${unique()}' }\n  use: { type: run, from: busybox:latest, secrets: { token: { env: TOKEN } }, script: 'test -n "$TOKEN" && echo has-token ${unique()}' }\n`,
+    })
+    const result = await kiln(['run', '--progress', 'plain'], { cwd: dir, env: { E2E_TOKEN: 'secret-value-1234' } })
+    if (flavor() === 'legacy') {
+      // dockerd 20.10 (BuildKit 0.8) has no secret env vars: nothing runs.
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(/^error: Node "use" needs exec\.secretenv .*, which dockerd 20\.10\.\S+ \(BuildKit v0\.8\) does not support/m)
+      expect(result.stderr).not.toContain('other-ran')
+    } else {
+      expect(result.code).toBe(0)
+      expect(result.stderr).toContain('[use] has-token ')
+    }
+  })
+
   it('--progress json writes one event per line on stdout', async () => {
     const dir = project({ 'kiln.yaml': 'nodes:\n  a: { type: run, from: busybox:latest, script: echo json }\n' })
     const result = await kiln(['run', '--progress', 'json'], { cwd: dir })

@@ -74,8 +74,7 @@ export function configSchema(registry: Registry): JsonSchema {
           ],
         },
       },
-      policies: { type: 'object' },
-      defaults: { type: 'object' },
+      policies: { type: 'object', description: 'Severity overrides for policy rules.', additionalProperties: { enum: ['warn', 'deny', 'off'] } },
       nodes: {
         type: 'object',
         propertyNames: { pattern: ID },

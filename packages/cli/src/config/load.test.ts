@@ -56,7 +56,7 @@ describe('loadConfig: kiln.yaml', () => {
   it('rejects unknown top-level keys with their position', async () => {
     const dir = project({ 'kiln.yaml': 'nodes: {}\nsteps:\n  - a\n' })
     expect((await loadError(dir)).message).toBe(
-      'kiln.yaml:2:1: unknown top-level key "steps": expected version, plugins, params, secrets, nodes, policies, defaults\n  hint: nodes go under nodes:',
+      'kiln.yaml:2:1: unknown top-level key "steps": expected version, plugins, params, secrets, nodes, policies\n  hint: nodes go under nodes:',
     )
   })
 
@@ -145,6 +145,15 @@ describe('params', () => {
     const dir = project({ 'kiln.yaml': 'nodes:\n  t: { type: run, script: "make test SHARD=${{ matrix.shard }}" }\n' })
     const loaded = await loadConfig({ cwd: dir, displayBase: dir, env: {} })
     expect(loaded.nodes.t).toEqual({ type: 'run', script: 'make test SHARD=${{ matrix.shard }}' })
+  })
+})
+
+describe('policies', () => {
+  it('reads severity overrides and rejects anything else at its position', async () => {
+    const ok = await loadConfig({ cwd: project({ 'kiln.yaml': 'policies:\n  images.pinned: off\n  network.host: warn\nnodes: {}\n' }), env: {} })
+    expect(ok.policies).toEqual({ 'images.pinned': 'off', 'network.host': 'warn' })
+    const dir = project({ 'kiln.yaml': 'policies:\n  images.pinned: loud\nnodes: {}\n' })
+    expect((await loadError(dir)).message).toBe('kiln.yaml:2:18: field policies.images.pinned: invalid severity for rule "images.pinned": expected warn, deny or off, received "loud"')
   })
 })
 

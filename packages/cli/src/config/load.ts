@@ -49,10 +49,12 @@ export interface LoadedConfig {
   paramDeclarations: Record<string, ParamDeclaration>
   plugins: PluginRequest[]
   secrets: SecretStore
+  /** Severity overrides for policy rules (`policies:`). */
+  policies: Record<string, 'warn' | 'deny' | 'off'>
   locator: SourceLocator
 }
 
-const TOP_LEVEL = new Set(['$schema', 'version', 'plugins', 'params', 'secrets', 'nodes', 'policies', 'defaults'])
+const TOP_LEVEL = new Set(['$schema', 'version', 'plugins', 'params', 'secrets', 'nodes', 'policies'])
 
 /**
  * Loads kiln.yaml or kiln.ts with its profiles and params. Every problem becomes a `ConfigError` whose diagnostics
@@ -121,6 +123,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     throw new ConfigError([{ message: 'nodes must be a map of node ids', field: 'nodes', expected: 'a map', received: Array.isArray(nodes) ? 'a list' : typeof nodes, position: locator.locate(['nodes']) }])
   }
   const secrets = new SecretStore(parseSecretDeclarations(config.secrets, locator), { env, baseDir: found.dir })
+  const policies = parsePolicySeverities(interpolated.policies, locator)
 
   return {
     path: found.path,
@@ -133,8 +136,25 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     paramDeclarations: Object.fromEntries(declarations),
     plugins: parsePluginList(interpolated.plugins, locator),
     secrets,
+    policies,
     locator,
   }
+}
+
+/** `policies: { rule: warn | deny | off }`: severity overrides for policy rules (a plugin's rule names). */
+function parsePolicySeverities(value: unknown, locator: SourceLocator): Record<string, 'warn' | 'deny' | 'off'> {
+  if (value === undefined || value === null) return {}
+  if (!isPlainObject(value)) {
+    throw new ConfigError([{ message: 'policies must be a map of rule names to severities', field: 'policies', expected: 'a map like { images.pinned: warn }', received: Array.isArray(value) ? 'a list' : typeof value, position: locator.locate(['policies']) }])
+  }
+  const problems: Diagnostic[] = []
+  const result: Record<string, 'warn' | 'deny' | 'off'> = {}
+  for (const [rule, severity] of Object.entries(value)) {
+    if (severity === 'warn' || severity === 'deny' || severity === 'off') result[rule] = severity
+    else problems.push({ message: `invalid severity for rule "${rule}"`, field: `policies.${rule}`, expected: 'warn, deny or off', received: JSON.stringify(severity) ?? String(severity), position: locator.locate(['policies', rule]) })
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return result
 }
 
 function parsePluginList(value: unknown, locator: SourceLocator): PluginRequest[] {

@@ -120,7 +120,7 @@ export class Project {
         ...(nodes === undefined ? {} : { nodes }),
       })
       const plan = createPlan(compiled, nodes === undefined ? {} : { nodes })
-      const policy = await evaluatePolicies(plan, { registry: this.registry })
+      const policy = await evaluatePolicies(plan, { registry: this.registry, severities: this.config.policies })
       return { plan, policy }
     } catch (error) {
       throw toConfigError(error, this.config) ?? error
