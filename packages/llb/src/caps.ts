@@ -118,3 +118,34 @@ export const CAP_FEATURES: Readonly<Record<string, string>> = {
   mergeop: 'merge',
   diffop: 'diff',
 }
+
+/** One LLB cap as an engine advertises it (`LLBBridge/Ping` → `LLBCaps`). */
+export interface AdvertisedCap {
+  readonly id: string
+  readonly enabled: boolean
+  readonly disabledReason?: string | undefined
+}
+
+/**
+ * Builds marshal options from the caps an engine advertised: enabled caps, and disabled ones with their reason.
+ * For dockerd (`docker: true`), `source.ocilayout` is treated as disabled even when advertised, because dockerd has
+ * no `oci-layout` scheme (wire doc 13.6).
+ *
+ * @example
+ * ```ts
+ * const caps = await client.capabilities()
+ * state.marshal({ ...engineProfile(caps.llbCaps, `dockerd ${caps.dockerVersion}`, { docker: caps.docker }) })
+ * ```
+ */
+export function engineProfile(caps: readonly AdvertisedCap[], engine: string, options: { docker?: boolean } = {}): EngineProfile {
+  const enabled = new Set<string>()
+  const disabled = new Map<string, string>()
+  for (const cap of caps) {
+    if (cap.enabled) enabled.add(cap.id)
+    else disabled.set(cap.id, cap.disabledReason || 'disabled by the engine')
+  }
+  if (options.docker && enabled.delete('source.ocilayout')) {
+    disabled.set('source.ocilayout', 'dockerd advertises it but has no oci-layout scheme (unknown scheme oci-layout)')
+  }
+  return { caps: { enabled, disabled }, engine }
+}
