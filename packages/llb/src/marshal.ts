@@ -95,6 +95,16 @@ export class Definition {
 }
 
 let processUniqueId: string | undefined
+let marshalEpoch = 0
+const EPOCH = Symbol('kiln.llb.marshal.epoch')
+const DIGEST = Symbol('kiln.llb.marshal.digest')
+const TARGET = Symbol('kiln.llb.marshal.target')
+
+interface VertexSlots {
+  [EPOCH]?: number
+  [DIGEST]?: string | undefined
+  [TARGET]?: Vertex
+}
 
 function capSupport(caps: EngineCaps | ReadonlySet<string> | undefined): ((cap: string) => CapSupport) | undefined {
   if (!caps) return undefined
@@ -136,15 +146,19 @@ interface Built {
 export function marshalState(state: State, options: MarshalOptions): Definition {
   const support = capSupport(options.caps)
   const engine = options.engine ?? 'the engine'
-  const digests = new Map<Vertex, string>()
+  // Per-marshal state lives in symbol slots on the vertices, stamped with this marshal's epoch: cheaper than Maps
+  // keyed by vertex (no identity hashing), invisible to users, and safe because marshal is synchronous.
+  const epoch = ++marshalEpoch
+  const slot = (vertex: Vertex) => vertex as unknown as VertexSlots
   const context: BuildContext = {
     platform: options.platform === undefined ? defaultPlatform() : normalizePlatform(options.platform),
     localUniqueId: options.localUniqueId ?? (processUniqueId ??= crypto.randomBytes(13).toString('hex')),
     hasCaps: support !== undefined,
     support: support ?? (() => 'enabled'),
     input(output: Output): PbInput {
-      const digest = digests.get(output.vertex)
-      if (digest === undefined) throw new Error('llb: input marshalled out of order')
+      const slots = slot(output.vertex)
+      if (slots[EPOCH] !== epoch || slots[DIGEST] === undefined) throw new Error('llb: input marshalled out of order')
+      const digest = slots[DIGEST]
       return output.index === 0 ? { digest } : { digest, index: output.index }
     },
   }
@@ -153,27 +167,22 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   if (!result) return new Definition(encode('Definition', {}), new Map(), undefined, 0, undefined)
 
   // 1. Vertices in post-order (inputs first), lowering each once. Iterative: chains may be 10k+ deep.
-  const resolved = new Map<Vertex, Vertex>()
-  const resolve = (vertex: Vertex): Vertex => {
-    let target = resolved.get(vertex)
-    if (!target) {
-      target = (support && vertex.lower?.(context)) || vertex
-      resolved.set(vertex, target)
-    }
+  const visit = (vertex: Vertex): Vertex => {
+    const slots = slot(vertex)
+    slots[EPOCH] = epoch
+    slots[DIGEST] = undefined
+    const target = (support && vertex.lower?.(context)) || vertex
+    slots[TARGET] = target
     return target
   }
   const order: Vertex[] = []
-  const visited = new Set<Vertex>([result.vertex])
-  const stack: [Vertex, readonly Output[], number][] = [[result.vertex, resolve(result.vertex).inputs(), 0]]
+  const stack: [Vertex, readonly Output[], number][] = [[result.vertex, visit(result.vertex).inputs(), 0]]
   while (stack.length > 0) {
     const top = stack[stack.length - 1] as [Vertex, readonly Output[], number]
     const inputs = top[1]
     if (top[2] < inputs.length) {
       const child = (inputs[top[2]++] as Output).vertex
-      if (!visited.has(child)) {
-        visited.add(child)
-        stack.push([child, resolve(child).inputs(), 0])
-      }
+      if (slot(child)[EPOCH] !== epoch) stack.push([child, visit(child).inputs(), 0])
       continue
     }
     stack.pop()
@@ -183,7 +192,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   // 2. Build, check caps, serialize and hash each vertex; identical ops collapse to one digest.
   const byDigest = new Map<string, Built>()
   for (const vertex of order) {
-    const target = resolved.get(vertex) as Vertex
+    const target = slot(vertex)[TARGET] as Vertex
     const built = target.build(context)
     const caps: string[] = []
     for (const cap of built.caps) {
@@ -196,7 +205,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     caps.sort()
     const bytes = encodeOp(built.op)
     const digest = digestOf(bytes)
-    digests.set(vertex, digest)
+    slot(vertex)[DIGEST] = digest
     const metadata = metadataToPB(built.options, caps)
     const known = byDigest.get(digest)
     if (known) known.metadata = mergeMetadata(known.metadata, metadata)
@@ -204,7 +213,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   }
 
   // 3. Go's order: depth-first post-order by content from the result, each digest once, terminal op last.
-  const resultDigest = digests.get(result.vertex) as string
+  const resultDigest = slot(result.vertex)[DIGEST] as string
   const ops = new Map<string, DefinitionOp>()
   const emitted = new Set<string>([resultDigest])
   const walk: [Built, number][] = [[byDigest.get(resultDigest) as Built, 0]]
