@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url'
 import { resolve } from 'node:path'
 import type { Reporter } from '@kiln/core'
 import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe'
-import { connectEngine } from './engine/connect.js'
 import type { BuildkitEngine } from './engine/buildkit-engine.js'
 import type { Io } from './io.js'
 import type { GlobalOptions } from './main.js'
@@ -70,7 +69,8 @@ export function createCommandContainer(io: Io, options: GlobalOptions): Dependen
   })
   child.register(Tokens.EngineConnector, {
     useFactory: instanceCachingFactory<EngineConnector>(
-      () => (projectDir) => connectEngine({ ...(options.engine === undefined ? {} : { address: options.engine }), env: io.env, projectDir }),
+      // The BuildKit client (gRPC, the session server) loads only for commands that talk to an engine.
+      () => async (projectDir) => (await import('./engine/connect.js')).connectEngine({ ...(options.engine === undefined ? {} : { address: options.engine }), env: io.env, projectDir }),
     ),
   })
   child.register(Tokens.Reporter, {

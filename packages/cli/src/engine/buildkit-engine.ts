@@ -223,7 +223,21 @@ export class BuildkitEngine implements Engine {
     return entries.map((entry) => ({ name: entry.path, type: goModeType(entry.mode), size: entry.size, mode: entry.mode }))
   }
 
-  private async resolveImageConfig(ref: string, platform?: { os: string; architecture: string; variant?: string }): Promise<ResolvedImage> {
+  private readonly resolvedImages = new Map<string, Promise<ResolvedImage>>()
+
+  /** One gateway call per image and platform per run, however many nodes start from it. */
+  private resolveImageConfig(ref: string, platform?: { os: string; architecture: string; variant?: string }): Promise<ResolvedImage> {
+    const key = `${ref} ${platform ? `${platform.os}/${platform.architecture}/${platform.variant ?? ''}` : ''}`
+    let resolved = this.resolvedImages.get(key)
+    if (!resolved) {
+      resolved = this.resolveImageConfigUncached(ref, platform)
+      resolved.catch(() => this.resolvedImages.delete(key))
+      this.resolvedImages.set(key, resolved)
+    }
+    return resolved
+  }
+
+  private async resolveImageConfigUncached(ref: string, platform?: { os: string; architecture: string; variant?: string }): Promise<ResolvedImage> {
     const result = await this.client.build({}, async (gateway) => ({ value: await gateway.resolveImageConfig(ref, platform ? { platform } : {}) }))
     const resolved = result.value.value as { digest: string; config: Record<string, unknown> }
     return { digest: resolved.digest, config: fromOciConfig(resolved.config) }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import {
   formatMessage,
   isCoreError,
@@ -71,6 +72,8 @@ export class Scheduler {
   async run(plan: Plan): Promise<RunSummary> {
     const started = this.now()
     const controller = new AbortController()
+    // Every running solve listens on this signal; there may be many.
+    setMaxListeners(0, controller.signal)
     const outer = this.options.signal
     const onAbort = () => controller.abort(outer?.reason)
     if (outer?.aborted) controller.abort(outer.reason)

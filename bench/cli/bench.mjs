@@ -1,0 +1,63 @@
+// kiln CLI benchmarks: start-up (`--version`, `plan`), 16 independent one-second nodes, and a fully cached re-run of
+// the multi-node pipeline side by side with `docker build` of the equivalent multi-stage Dockerfile on the same engine.
+// Usage: node bench/cli/bench.mjs   (KILN_ENGINE defaults to the project's current engine; RUNS=N repetitions)
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..', '..')
+const bin = join(root, 'packages', 'cli', 'dist', 'bin', 'kiln.js')
+const engine = process.env.KILN_ENGINE ?? 'docker:///run/kiln/current/docker.sock'
+const runs = Number(process.env.RUNS ?? 7)
+const env = { ...process.env, KILN_ENGINE: engine, CI: '1' }
+
+function time(command, args, options = {}) {
+  const start = process.hrtime.bigint()
+  const result = spawnSync(command, args, { env, encoding: 'utf8', ...options })
+  const ms = Number(process.hrtime.bigint() - start) / 1e6
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${result.stderr}`)
+  return { ms, result }
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`)
+const rows = []
+const row = (name, values, target) => {
+  rows.push([name, fmt(median(values)), fmt(Math.min(...values)), target])
+  console.error(`${name}: median ${fmt(median(values))} (min ${fmt(Math.min(...values))}, ${values.length} runs)`)
+}
+
+console.error(`load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}; node ${process.version}; engine ${engine}`)
+spawnSync('pnpm', ['exec', 'tsc', '-p', 'tsconfig.build.json'], { cwd: join(root, 'packages', 'cli'), stdio: 'inherit' })
+
+row('node -e 0 (baseline)', Array.from({ length: runs }, () => time(process.execPath, ['-e', '0']).ms), '')
+row('kiln --version', Array.from({ length: runs }, () => time(process.execPath, [bin, '--version']).ms), '< 150 ms')
+const multi = join(here, 'multi')
+time(process.execPath, [bin, 'plan'], { cwd: multi })
+row('kiln plan (multi-node example)', Array.from({ length: runs }, () => time(process.execPath, [bin, 'plan'], { cwd: multi }).ms), '< 500 ms')
+
+// 16 independent one-second nodes; a fresh value each run so nothing is cached.
+const parallel = []
+for (let run = 0; run < Math.min(runs, 5); run++) {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-16-'))
+  const nodes = Array.from({ length: 16 }, (_, index) => `  n${index}: { type: run, from: busybox:latest, script: 'sleep 1; echo ${Date.now()}-${run}-${index}' }`)
+  writeFileSync(join(dir, 'kiln.yaml'), `nodes:\n${nodes.join('\n')}\n`)
+  parallel.push(time(process.execPath, [bin, 'run', '--progress', 'plain'], { cwd: dir }).ms)
+  rmSync(dir, { recursive: true, force: true })
+}
+row('kiln run: 16 independent 1 s nodes', parallel, '< 1.5 s')
+
+// Fully cached re-runs: warm both once, then measure.
+time(process.execPath, [bin, 'run', '--progress', 'plain'], { cwd: multi })
+row('kiln run (multi-node, fully cached)', Array.from({ length: runs }, () => time(process.execPath, [bin, 'run', '--progress', 'plain'], { cwd: multi }).ms), '≤ docker build')
+const socket = engine.replace(/^docker:\/\//, '')
+const docker = ['-H', `unix://${socket}`, 'build', '-q', '--network', 'none', '-t', 'kiln-bench-multi:docker', multi]
+time('/usr/bin/docker', docker, { env: { ...env, DOCKER_BUILDKIT: '1' } })
+row('docker build (same pipeline, fully cached)', Array.from({ length: runs }, () => time('/usr/bin/docker', docker, { env: { ...env, DOCKER_BUILDKIT: '1' } }).ms), '')
+rmSync(join(multi, 'dist'), { recursive: true, force: true })
+
+console.log('| what | median | min | target |\n| --- | --- | --- | --- |')
+for (const [name, med, min, target] of rows) console.log(`| ${name} | ${med} | ${min} | ${target} |`)

@@ -1,0 +1,3 @@
+#!/bin/sh
+# The "program" the multi-node pipeline builds: it prints its version.
+echo "app $1"
