@@ -23,8 +23,9 @@ export async function connectEngine(options: ConnectEngineOptions): Promise<Buil
   try {
     const client = await connect({ ...(options.address ? { address: options.address } : {}), env, ...(options.signal ? { signal: options.signal } : {}) })
     const engine = new BuildkitEngine(client, { projectDir: options.projectDir })
-    // Probing the capabilities proves the engine answers (a socket may accept and then fail).
-    await engine.capabilities()
+    // A cheap call proves the engine answers (a socket may accept and then fail); capabilities are probed when a
+    // run first needs them.
+    await client.listWorkers()
     return engine
   } catch (error) {
     if (isCoreError(error, 'BUILDKIT_UNAVAILABLE') || (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'BUILDKIT_UNAVAILABLE') || isConnectionError(error)) {
