@@ -2,7 +2,7 @@ import { invalid } from './errors.js'
 import type { PbInput, PbMeta, PbMount, PbOp, PbSecretEnv } from './pb/types.js'
 import { CacheSharingOpt, MountType, NetMode, SecurityMode } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
-import { ExecState, assertState, type HostEntry, type NetworkMode, type SecurityModeName, type State } from './state.js'
+import { ExecState, assertState, stateWith, type HostEntry, type NetworkMode, type SecurityModeName, type State } from './state.js'
 import { cleanPath, joinPath, makeMeta, makeMount, makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
 
 /** A read-write or read-only mount of another State's filesystem. */
@@ -126,8 +126,10 @@ interface ResolvedMount {
   readonly source: Output | undefined
   readonly selector: string
   readonly readonly: boolean
-  /** Output index, or -1. */
-  readonly output: number
+  /** Output index, or -1 (assigned once the mounts are sorted). */
+  output: number
+  /** Whether a bind mount yields an output. */
+  readonly wantsOutput: boolean
   readonly noOutputWritable: boolean
   readonly cacheId: string
   readonly sharing: number
@@ -179,7 +181,7 @@ export class ExecVertex implements Vertex {
     const env = envList.map(([key, value]) => `${key}=${value}`)
     if (ssh.length > 0 && !envList.some(([key]) => key === 'SSH_AUTH_SOCK')) env.push(`SSH_AUTH_SOCK=${(ssh[0] as ResolvedSecret).dest}`)
     this.hasPath = envList.some(([key]) => key === 'PATH')
-    this.pbMeta = makeMeta({ ...meta, env })
+    this.pbMeta = makeMeta(meta, env)
     if (meta.proxyEnv) caps.add('exec.meta.proxyenv')
     if (meta.ulimit?.length) caps.add('exec.meta.ulimit')
     if (meta.cgroupParent) caps.add('exec.meta.cgroup.parent')
@@ -242,7 +244,7 @@ export class ExecVertex implements Vertex {
     if (context.hasCaps) {
       // Like Go: engines that set a default PATH get the cap; for others the emitter adds PATH itself.
       if (context.support('exec.meta.setsdefaultpath') === 'enabled') caps = [...caps, 'exec.meta.setsdefaultpath']
-      else if (!this.hasPath) meta = makeMeta({ ...meta, env: [...(meta.env ?? []), `PATH=${DEFAULT_PATH}`] })
+      else if (!this.hasPath) meta = makeMeta(meta, [...(meta.env ?? []), `PATH=${DEFAULT_PATH}`])
     }
     const inputs: PbInput[] = []
     const mounts: PbMount[] = this.mountTemplates.slice()
@@ -302,12 +304,11 @@ export function runExec(state: State, options: RunOptions): ExecState {
   if (options.cgroupParent) meta.cgroupParent = options.cgroupParent
   if (options.validExitCodes?.length) meta.validExitCodes = options.validExitCodes.map((code) => code | 0)
 
-  const regular: Omit<ResolvedMount, 'output'>[] = [{
-    type: 'bind', dest: '/', source: state.output(), selector: '', readonly: false, noOutputWritable: false, cacheId: '', sharing: 0, size: 0,
+  const regular: ResolvedMount[] = [{
+    type: 'bind', dest: '/', source: state.output(), selector: '', readonly: false, output: -1, wantsOutput: true, noOutputWritable: false, cacheId: '', sharing: 0, size: 0,
   }]
   const secrets: ResolvedSecret[] = []
   const ssh: ResolvedSecret[] = []
-  const wantsOutput = new Map<Omit<ResolvedMount, 'output'>, boolean>([[regular[0] as Omit<ResolvedMount, 'output'>, true]])
   for (const spec of options.mounts ?? []) {
     const dest = 'dest' in spec ? spec.dest : undefined
     if (dest === '/') invalid('Expected mounts other than "/": the root filesystem is the State run() is called on')
@@ -318,20 +319,18 @@ export function runExec(state: State, options: RunOptions): ExecState {
       case 'bind': {
         const source = spec.from === undefined ? undefined : assertState(spec.from, `the bind mount at ${spec.dest}`).output()
         const output = spec.output !== false && !spec.readonly
-        const mount = { type: 'bind' as const, dest: spec.dest, source, selector: spec.selector ?? '', readonly: spec.readonly ?? false, noOutputWritable: spec.output === false && !spec.readonly, cacheId: '', sharing: 0, size: 0 }
-        regular.push(mount)
-        wantsOutput.set(mount, output)
+        regular.push({ type: 'bind', dest: spec.dest, source, selector: spec.selector ?? '', readonly: spec.readonly ?? false, output: -1, wantsOutput: output, noOutputWritable: spec.output === false && !spec.readonly, cacheId: '', sharing: 0, size: 0 })
         break
       }
       case 'cache': {
         const source = spec.from === undefined ? undefined : assertState(spec.from, `the cache mount at ${spec.dest}`).output()
         const sharing = spec.sharing === 'private' ? CacheSharingOpt.PRIVATE : spec.sharing === 'locked' ? CacheSharingOpt.LOCKED : CacheSharingOpt.SHARED
         if (spec.sharing !== undefined && !['shared', 'private', 'locked'].includes(spec.sharing)) invalid(`Expected cache sharing shared, private or locked, received ${JSON.stringify(spec.sharing)}`)
-        regular.push({ type: 'cache', dest: spec.dest, source, selector: '', readonly: false, noOutputWritable: false, cacheId: spec.id ?? spec.dest, sharing, size: 0 })
+        regular.push({ type: 'cache', dest: spec.dest, source, selector: '', readonly: false, output: -1, wantsOutput: false, noOutputWritable: false, cacheId: spec.id ?? spec.dest, sharing, size: 0 })
         break
       }
       case 'tmpfs':
-        regular.push({ type: 'tmpfs', dest: spec.dest, source: undefined, selector: '', readonly: false, noOutputWritable: false, cacheId: '', sharing: 0, size: nonNegative(spec.size, 'the tmpfs size') })
+        regular.push({ type: 'tmpfs', dest: spec.dest, source: undefined, selector: '', readonly: false, output: -1, wantsOutput: false, noOutputWritable: false, cacheId: '', sharing: 0, size: nonNegative(spec.size, 'the tmpfs size') })
         break
       case 'secret':
         if (!spec.id) invalid('Expected a secret mount to have an id')
@@ -345,9 +344,9 @@ export function runExec(state: State, options: RunOptions): ExecState {
     }
   }
   // Go sorts the regular mounts by dest (stable here) and numbers the outputs in that order.
-  const sorted = regular.slice().sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0))
+  const mounts = regular.length > 1 ? regular.sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0)) : regular
   let next = 0
-  const mounts: ResolvedMount[] = sorted.map((mount) => ({ ...mount, output: mount.type === 'bind' && wantsOutput.get(mount) ? next++ : -1 }))
+  for (const mount of mounts) if (mount.type === 'bind' && mount.wantsOutput) mount.output = next++
   for (const secret of options.secretEnv ?? []) {
     if (!secret.id || !secret.name) invalid('Expected a secret env entry to have an id and a name')
   }
@@ -364,16 +363,10 @@ export function runExec(state: State, options: RunOptions): ExecState {
     pickOpOptions(options),
   )
   const rootIndex = (mounts.find((mount) => mount.dest === '/') as ResolvedMount).output
-  return new ExecState({ ...stateData(state), output: { vertex, index: rootIndex } }, vertex)
+  return new ExecState(stateWith(state, { output: { vertex, index: rootIndex } }), vertex)
 }
 
-function scopedEnv(state: State): [string, string][] {
-  return state.env().map((entry) => {
-    const eq = entry.indexOf('=')
-    return [entry.slice(0, eq), entry.slice(eq + 1)]
-  })
+function scopedEnv(state: State): readonly (readonly [string, string])[] {
+  return stateWith(state, {}).env
 }
 
-function stateData(state: State): object {
-  return (state as unknown as { data: object }).data
-}

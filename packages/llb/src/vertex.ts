@@ -138,11 +138,11 @@ export function makeMount(mount: PbMount): PbMount {
   }
 }
 
-/** A Meta with every field present in field order (see {@link makeOp}). */
-export function makeMeta(meta: PbMeta): PbMeta {
+/** A Meta with every field present in field order (see {@link makeOp}), optionally with another env. */
+export function makeMeta(meta: PbMeta, env: string[] | undefined = meta.env): PbMeta {
   return {
     args: meta.args,
-    env: meta.env,
+    env,
     cwd: meta.cwd,
     user: meta.user,
     proxyEnv: meta.proxyEnv,
