@@ -134,12 +134,9 @@ function mergeMetadata(into: PbOpMetadata, from: PbOpMetadata): PbOpMetadata {
   return out
 }
 
-interface Built {
-  digest: string
-  bytes: Uint8Array
-  op: PbOp
+/** One op while marshalling; the same record ends up in `Definition.ops`. */
+interface Built extends DefinitionOp {
   metadata: PbOpMetadata
-  name: string
 }
 
 /** @internal Implements {@link State.marshal}. */
@@ -176,17 +173,27 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     return target
   }
   const order: Vertex[] = []
-  const stack: [Vertex, readonly Output[], number][] = [[result.vertex, visit(result.vertex).inputs(), 0]]
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1] as [Vertex, readonly Output[], number]
-    const inputs = top[1]
-    if (top[2] < inputs.length) {
-      const child = (inputs[top[2]++] as Output).vertex
-      if (slot(child)[EPOCH] !== epoch) stack.push([child, visit(child).inputs(), 0])
+  // Parallel stacks (vertex, its inputs, next input) instead of one tuple per vertex.
+  const stackVertex: Vertex[] = [result.vertex]
+  const stackInputs: (readonly Output[])[] = [visit(result.vertex).inputs()]
+  const stackNext: number[] = [0]
+  while (stackVertex.length > 0) {
+    const top = stackVertex.length - 1
+    const inputs = stackInputs[top] as readonly Output[]
+    const next = stackNext[top] as number
+    if (next < inputs.length) {
+      stackNext[top] = next + 1
+      const child = (inputs[next] as Output).vertex
+      if (slot(child)[EPOCH] !== epoch) {
+        stackVertex.push(child)
+        stackInputs.push(visit(child).inputs())
+        stackNext.push(0)
+      }
       continue
     }
-    stack.pop()
-    order.push(top[0])
+    order.push(stackVertex.pop() as Vertex)
+    stackInputs.pop()
+    stackNext.pop()
   }
 
   // 2. Build, check caps, serialize and hash each vertex; identical ops collapse to one digest.
@@ -229,8 +236,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
       continue
     }
     walk.pop()
-    const { digest, bytes, op, metadata, name } = top[0]
-    ops.set(digest, { digest, bytes, op, metadata, name })
+    ops.set(top[0].digest, top[0])
   }
   const terminalOp: PbOp = { inputs: [result.index === 0 ? { digest: resultDigest } : { digest: resultDigest, index: result.index }] }
   const terminalBytes = encode('Op', terminalOp)
