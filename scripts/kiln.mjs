@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+process.env.TURBO_TELEMETRY_DISABLED ??= '1'
 const build = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', '--filter=@kiln/cli...', '--output-logs=errors-only', '--log-prefix=none'], {
   cwd: root,
   stdio: ['ignore', 'ignore', 'inherit'],

@@ -4,6 +4,7 @@
 #   bash scripts/test.sh                 everything
 #   KILN_FLAVORS=current bash scripts/test.sh    end-to-end on one flavor only
 set -uo pipefail
+export TURBO_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 
 flavors=${KILN_FLAVORS:-current legacy}
