@@ -254,7 +254,7 @@ export class ExecVertex implements Vertex {
       const input = context.input(source)
       let at = inputs.findIndex((known) => known.digest === input.digest && (known.index ?? 0) === (input.index ?? 0))
       if (at < 0) at = inputs.push(input) - 1
-      mounts[i] = makeMount({ ...(mounts[i] as PbMount), input: at })
+      mounts[i] = makeMount(mounts[i] as PbMount, at)
     }
     const op: PbOp = makeOp({
       inputs,

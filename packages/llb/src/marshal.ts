@@ -34,7 +34,7 @@ export interface MarshalOptions {
 /** One op of a {@link Definition}. */
 export interface DefinitionOp {
   readonly digest: string
-  /** The exact bytes in `Definition.def`. */
+  /** The exact bytes in `Definition.def` (possibly a view into a shared buffer: copy before keeping `.buffer`). */
   readonly bytes: Uint8Array
   readonly op: PbOp
   readonly metadata: PbOpMetadata
@@ -99,11 +99,13 @@ let marshalEpoch = 0
 const EPOCH = Symbol('kiln.llb.marshal.epoch')
 const DIGEST = Symbol('kiln.llb.marshal.digest')
 const TARGET = Symbol('kiln.llb.marshal.target')
+const INPUT = Symbol('kiln.llb.marshal.input')
 
 interface VertexSlots {
   [EPOCH]?: number
   [DIGEST]?: string | undefined
   [TARGET]?: Vertex
+  [INPUT]?: PbInput | undefined
 }
 
 function capSupport(caps: EngineCaps | ReadonlySet<string> | undefined): ((cap: string) => CapSupport) | undefined {
@@ -156,7 +158,9 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
       const slots = slot(output.vertex)
       if (slots[EPOCH] !== epoch || slots[DIGEST] === undefined) throw new Error('llb: input marshalled out of order')
       const digest = slots[DIGEST]
-      return output.index === 0 ? { digest } : { digest, index: output.index }
+      if (output.index !== 0) return { digest, index: output.index }
+      // Output 0 is by far the most read: one shared, frozen Input per vertex and marshal.
+      return (slots[INPUT] ??= Object.freeze({ digest }))
     },
   }
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_DEFINITION_BYTES
@@ -168,6 +172,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     const slots = slot(vertex)
     slots[EPOCH] = epoch
     slots[DIGEST] = undefined
+    slots[INPUT] = undefined
     const target = (support && vertex.lower?.(context)) || vertex
     slots[TARGET] = target
     return target

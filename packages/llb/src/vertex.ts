@@ -75,8 +75,20 @@ function capMap(caps: readonly string[]): Record<string, boolean> {
   return map
 }
 
-/** toPB: the `OpMetadata` for an op's options and its checked caps (sorted). */
+const plainMetadata = new Map<string, PbOpMetadata>()
+
+/** toPB: the `OpMetadata` for an op's options and its checked caps (sorted). Treat the result as read-only. */
 export function metadataToPB(options: OpOptions, caps: readonly string[]): PbOpMetadata {
+  if (options.customName === undefined && options.description === undefined && !options.ignoreCache && options.progressGroup === undefined) {
+    // Most ops carry only caps: share one frozen metadata object per cap set.
+    const key = caps.join(' ')
+    let shared = plainMetadata.get(key)
+    if (!shared) {
+      shared = Object.freeze(caps.length > 0 ? { caps: capMap(caps) } : {})
+      plainMetadata.set(key, shared)
+    }
+    return shared
+  }
   const metadata: PbOpMetadata = {}
   if (options.ignoreCache) metadata.ignoreCache = true
   const description: Record<string, string> = { ...options.description }
@@ -120,10 +132,10 @@ export function makeOp(op: PbOp): PbOp {
   }
 }
 
-/** A Mount with every field present in field order (see {@link makeOp}). */
-export function makeMount(mount: PbMount): PbMount {
+/** A Mount with every field present in field order (see {@link makeOp}), optionally with another input. */
+export function makeMount(mount: PbMount, input: number | undefined = mount.input): PbMount {
   return {
-    input: mount.input,
+    input,
     selector: mount.selector,
     dest: mount.dest,
     output: mount.output,
