@@ -36,7 +36,7 @@ export function formatSummary(summary: RunSummary, style: Style = noColors): str
     const duration = result.status === 'skipped' ? '' : formatDuration(result.durationMs)
     const detail =
       result.status === 'failed'
-        ? style.red(`failed${result.error ? `: ${firstLine(result.error.message)}` : ''}`)
+        ? style.red(`failed${result.error ? `: ${shortError(result.error.message)}` : ''}`)
         : result.status === 'cached'
           ? style.blue('cached')
           : result.status === 'skipped'
@@ -56,4 +56,14 @@ export function formatSummary(summary: RunSummary, style: Style = noColors): str
 export function firstLine(text: string): string {
   const line = text.split('\n').find((item) => item.trim() !== '')
   return line ?? text
+}
+
+/**
+ * A failure in one line for summaries: BuildKit's "process "/bin/sh -c …" did not complete successfully: exit code: 2"
+ * becomes "exit code: 2" (the full message is printed where the node failed).
+ */
+export function shortError(message: string): string {
+  const line = firstLine(message).replace(/^The build failed: /, '')
+  const step = /did not complete successfully: (.*)$/.exec(line)
+  return step ? (step[1] ?? line) : line
 }

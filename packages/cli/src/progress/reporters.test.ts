@@ -1,6 +1,6 @@
 import type { KilnEvent, RunSummary } from '@kiln/core'
 import { describe, expect, it } from 'vitest'
-import { noColors } from './format.js'
+import { noColors, shortError } from './format.js'
 import { createReporter, JsonReporter, PlainReporter, resolveProgressMode, TtyReporter } from './index.js'
 
 function sink(columns?: number) {
@@ -91,7 +91,7 @@ describe('TtyReporter', () => {
     expect(lastFrame.startsWith('\u001b[4A\r\u001b[J')).toBe(true)
     expect(lastFrame).toContain('[+] Running 3/3')
     expect(lastFrame).toContain(' ✓ src      0.1s  cached')
-    expect(lastFrame).toContain(' ✗ build    1.5s  failed')
+    expect(lastFrame).toContain(' ✗ build    1.5s  failed: exit code: 2')
     expect(lastFrame).toContain(' - test           skipped: build failed')
     reporter.close(summary)
     const tail = out.text().slice(out.text().lastIndexOf('✗ build:'))
@@ -118,6 +118,13 @@ describe('TtyReporter', () => {
     reporter.onEvent({ type: 'node.progress', time: t0, nodeId: 'n', vertex: 'v', name: 'x'.repeat(200), started: t0 })
     const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g')
     for (const line of (out.chunks.at(-1) ?? '').replace(ansi, '').split('\n')) expect(line.length).toBeLessThan(40)
+  })
+})
+
+describe('shortError', () => {
+  it('keeps what a summary line needs of a BuildKit step failure', () => {
+    expect(shortError('The build failed: process "/bin/sh -c make" did not complete successfully: exit code: 2')).toBe('exit code: 2')
+    expect(shortError('check failed: image runs as root\nmore')).toBe('check failed: image runs as root')
   })
 })
 

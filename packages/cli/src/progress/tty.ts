@@ -1,5 +1,5 @@
 import type { KilnEvent, Reporter, RunSummary } from '@kiln/core'
-import { colors, formatDuration, formatSummary, type Output, type Style } from './format.js'
+import { colors, formatDuration, formatSummary, shortError, type Output, type Style } from './format.js'
 
 type Status = 'queued' | 'running' | 'done' | 'cached' | 'failed' | 'skipped'
 
@@ -160,7 +160,7 @@ export class TtyReporter implements Reporter {
       case 'done':
         return ` ${style.green('✓')} ${id}  ${elapsed.padStart(6)}  done`
       case 'failed':
-        return ` ${style.red('✗')} ${id}  ${elapsed.padStart(6)}  ${style.red('failed')}`
+        return ` ${style.red('✗')} ${id}  ${elapsed.padStart(6)}  ${style.red(`failed${node.detail ? `: ${shortError(node.detail)}` : ''}`)}`
       case 'skipped':
         return ` ${style.dim('-')} ${id}  ${''.padStart(6)}  ${style.dim(`skipped${node.detail ? `: ${node.detail}` : ''}`)}`
     }
