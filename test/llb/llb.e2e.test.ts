@@ -119,7 +119,8 @@ describe(`@kiln/llb on ${ENGINE}`, () => {
     const token = randomBytes(8).toString('hex')
     const write = busybox.run({ shell: `echo ${token} > /cache/token`, network: 'none', mounts: [{ type: 'cache', dest: '/cache', id, sharing: 'locked' }] })
     await client.solve({ definition: write.marshal(options), session })
-    const read = busybox.run({ shell: 'cp /cache/token /out/token', network: 'none', mounts: [{ type: 'cache', dest: '/cache', id, sharing: 'shared' }, { type: 'bind', dest: '/out' }] })
+    // The token in the env keeps this exec out of the engine's cache (an identical one from an earlier run would hit).
+    const read = busybox.run({ shell: 'cp /cache/token /out/token', env: { RUN: token }, network: 'none', mounts: [{ type: 'cache', dest: '/cache', id, sharing: 'shared' }, { type: 'bind', dest: '/out' }] })
     expect(readFileSync(join(await solve(read.getMount('/out'), 'cache'), 'token'), 'utf8')).toBe(`${token}\n`)
   })
 
@@ -138,8 +139,10 @@ describe(`@kiln/llb on ${ENGINE}`, () => {
 
   it('a secret mount is readable in the exec and absent from the exported result', async () => {
     const expected = createHash('sha256').update(secret).digest('hex')
+    // Secret values are not part of the cache key: a per-run nonce keeps an earlier run's result from being reused.
     const exec = busybox.run({
       shell: 'sha256sum /run/secrets/token | cut -d" " -f1 > /hash; stat -c %a /run/secrets/token > /mode',
+      env: { NONCE: randomBytes(8).toString('hex') },
       network: 'none',
       mounts: [{ type: 'secret', id: 'token', mode: 0o400 }],
     })
