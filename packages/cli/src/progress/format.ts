@@ -42,7 +42,11 @@ export function formatSummary(summary: RunSummary, style: Style = noColors): str
           : result.status === 'skipped'
             ? style.dim('skipped')
             : 'ok'
-    return ` ${symbol} ${result.nodeId.padEnd(width)}  ${duration.padStart(6)}  ${detail}`
+    const values = Object.entries(result.values ?? {}).map(([name, value]) => {
+      const text = typeof value === 'string' ? value : JSON.stringify(value)
+      return `\n   ${''.padEnd(width)}  ${''.padStart(6)}  ${style.dim(`${name}:`)} ${text.length > 200 ? `${text.slice(0, 199)}…` : text}`
+    })
+    return ` ${symbol} ${result.nodeId.padEnd(width)}  ${duration.padStart(6)}  ${detail}${values.join('')}`
   })
   const counts = (['ok', 'cached', 'failed', 'skipped'] as const)
     .map((status) => [status, summary.results.filter((result) => result.status === status).length] as const)

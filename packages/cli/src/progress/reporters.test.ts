@@ -1,6 +1,6 @@
 import type { KilnEvent, RunSummary } from '@kiln/core'
 import { describe, expect, it } from 'vitest'
-import { noColors, shortError } from './format.js'
+import { formatSummary, noColors, shortError } from './format.js'
 import { createReporter, JsonReporter, PlainReporter, resolveProgressMode, TtyReporter } from './index.js'
 
 function sink(columns?: number) {
@@ -118,6 +118,13 @@ describe('TtyReporter', () => {
     reporter.onEvent({ type: 'node.progress', time: t0, nodeId: 'n', vertex: 'v', name: 'x'.repeat(200), started: t0 })
     const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g')
     for (const line of (out.chunks.at(-1) ?? '').replace(ansi, '').split('\n')) expect(line.length).toBeLessThan(40)
+  })
+})
+
+describe('formatSummary', () => {
+  it('lists the values a node produced (a digest after a push) under it', () => {
+    const text = formatSummary({ ok: true, durationMs: 1200, results: [{ nodeId: 'push', status: 'ok', durationMs: 1200, values: { default: 'sha256:abc', url: 'http://x' } }] })
+    expect(text).toBe(' ✓ push    1.2s  ok\n                 default: sha256:abc\n                 url: http://x\n1 node: 1 ok in 1.2s\n')
   })
 })
 
