@@ -26,9 +26,9 @@ describe('CoreError', () => {
 
   it('is recognised across duplicate installs through the registered symbol', () => {
     // What another copy of core (or @kiln/llb) produces: a plain Error with the same registered marker.
-    const foreign = Object.assign(new Error('bad state'), { code: 'LLB_INVALID_STATE' })
+    const foreign = Object.assign(new Error('bad state'), { code: 'LLB_INVALID_DEFINITION' })
     Object.defineProperty(foreign, Symbol.for('kiln.core.error'), { value: true })
-    expect(isCoreError(foreign, 'LLB_INVALID_STATE')).toBe(true)
+    expect(isCoreError(foreign, 'LLB_INVALID_DEFINITION')).toBe(true)
     expect(foreign instanceof CoreError).toBe(false)
   })
 

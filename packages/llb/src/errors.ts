@@ -6,6 +6,7 @@ export type LlbErrorCode =
   | 'LLB_INVALID_DEFINITION'
 
 const LLB_ERROR = Symbol.for('kiln.llb.error')
+const CORE_ERROR_MARKER = Symbol.for('kiln.core.error')
 
 /** Structured fields an {@link LlbError} may carry. */
 export interface LlbErrorFields {
@@ -50,6 +51,9 @@ export class LlbError extends Error implements LlbErrorFields {
     super(message, options)
     this.name = 'LlbError'
     this.code = code
+    // The registered marker of @kiln/core's errors: `isCoreError(error, 'LLB_UNSUPPORTED_CAP')` recognises this
+    // error without llb importing core (the codes are part of core's code union).
+    Object.defineProperty(this, CORE_ERROR_MARKER, { value: true })
     Object.assign(this, fields)
   }
 }
