@@ -83,7 +83,7 @@ export class BuildkitEngine implements Engine {
   async marshal(target: Pick<Target, 'state' | 'nodeId'>): Promise<Definition> {
     const { llb, label } = await this.probe()
     const state = target.state
-    if (!isState(state)) throw new CoreError('LLB_INVALID_STATE', `Node "${target.nodeId}": expected an LLB state from @kiln/llb, received ${typeof state}`, { nodeId: target.nodeId })
+    if (!isState(state)) throw new CoreError('LLB_INVALID_ARGUMENT', `Node "${target.nodeId}": expected an LLB state from @kiln/llb, received ${typeof state}`, { nodeId: target.nodeId })
     try {
       return state.marshal({ caps: llb, engine: label })
     } catch (error) {
