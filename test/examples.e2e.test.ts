@@ -85,3 +85,36 @@ describe('examples/plugin-authoring', () => {
     expect(sums).toBe(expected)
   })
 })
+
+describe('examples/ship', () => {
+  const dir = join(repoRoot, 'examples/ship')
+  const version = `e2e-${process.env.KILN_ENGINE_FLAVOR ?? 'engine'}-${process.pid}`
+
+  it('plans with policy findings: unpinned images warn, nothing is denied', async () => {
+    execFileSync('bash', [join(repoRoot, 'scripts/registry.sh'), 'start'], { stdio: 'ignore' })
+    const result = await kiln(['-C', dir, 'plan'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/warn: \[images\.pinned\] node "image"/)
+    expect(result.stdout).not.toMatch(/deny:/)
+  })
+
+  it('builds with a Dockerfile, tests inside the image, checks it, then pushes; the digest is what the registry serves', async () => {
+    const result = await kiln(['-C', dir, 'run', '--progress', 'json', '--set', `version=${version}`])
+    expect(result.code, result.stderr).toBe(0)
+    const lines = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; nodeId?: string; time: number; values?: Record<string, string> })
+    const statuses = summary(result.stdout)
+    expect(statuses).toMatchObject({ image: expect.stringMatching(/^(ok|cached)$/), smoke: expect.stringMatching(/^(ok|cached)$/), push: 'ok' })
+    expect(['ok', 'cached']).toContain(statuses['image-policy'])
+    // The push started only after both checks were done.
+    const at = (type: string, nodeId: string) => lines.find((line) => line.type === type && line.nodeId === nodeId)?.time ?? NaN
+    expect(at('node.started', 'push')).toBeGreaterThanOrEqual(Math.max(at('node.done', 'smoke'), at('node.done', 'image-policy')))
+    const pushed = lines.find((line) => line.type === 'node.done' && line.nodeId === 'push')?.values?.default
+    expect(pushed).toMatch(/^sha256:[0-9a-f]{64}$/)
+    const headers = execFileSync(
+      'curl',
+      ['-fsSI', '-H', 'Accept: application/vnd.docker.distribution.manifest.v2+json', '-H', 'Accept: application/vnd.oci.image.manifest.v1+json', `http://127.0.0.1:5000/v2/kiln-examples/hello/manifests/${version}`],
+      { encoding: 'utf8' },
+    )
+    expect(headers.toLowerCase()).toContain(`docker-content-digest: ${pushed}`)
+  })
+})
