@@ -21,12 +21,9 @@ import { writeMessage } from './stream.js'
 const Type = fstypes.Packet.PacketType
 const run = promisify(execFile)
 
-/**
- * The messages of a call. A plain `for await` over the call would destroy it when the loop ends, and grpc-js would
- * then never send the status the daemon waits for before it completes the export.
- */
+/** The messages of a call; leaving the loop does not end the call, so the status the daemon waits for is still sent. */
 function messages(call: RawDuplex): AsyncIterable<Buffer> {
-  return call.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>
+  return call.messages()
 }
 
 function refuse(message: string): BuildkitError {

@@ -1,10 +1,11 @@
 /**
  * The session: a gRPC server that the client runs and the engine calls into while solves run (wire doc 4).
  *
- * It is served with @grpc/grpc-js through `Server#createConnectionInjector`, over either dockerd's `/session`
- * upgrade (a raw socket on which the daemon is the HTTP/2 client) or a `Control.Session` call (the bytes of the
- * BytesMessages form the HTTP/2 connection). Handlers take and return raw bytes: FileSend carries Packets for the
- * local exporter and BytesMessages for tarball exporters, and only the client knows which one it asked for.
+ * It is served by Kiln's own small gRPC server on node:http2 (grpc/server.ts says why not grpc-js), over either
+ * dockerd's `/session` upgrade (a raw socket on which the daemon is the HTTP/2 client) or a `Control.Session` call
+ * (the bytes of the BytesMessages form the HTTP/2 connection). Handlers take and return raw bytes: FileSend carries
+ * Packets for the local exporter and BytesMessages for tarball exporters, and only the client knows which one it
+ * asked for.
  */
 import { randomBytes, createHash } from 'node:crypto'
 import { hostname } from 'node:os'
@@ -12,9 +13,9 @@ import { resolve as resolvePath } from 'node:path'
 import net from 'node:net'
 import { Duplex } from 'node:stream'
 import type { Writable } from 'node:stream'
-import grpc from '@grpc/grpc-js'
-import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js'
-import { BuildkitError } from '../errors.js'
+import { BuildkitError, GrpcStatus } from '../errors.js'
+import type { ServiceError } from '../grpc/server.js'
+import { SessionServer } from '../grpc/server.js'
 import { filesync, health, secrets as secretsPB, sshforward, control } from '../proto.js'
 import type { AuthProvider } from './auth.js'
 import { dockerConfigAuth } from './auth.js'
@@ -62,8 +63,6 @@ export interface SessionOptions {
 /** How a session reaches the engine: a raw duplex (dockerd `/session`) or any duplex carrying HTTP/2. */
 export type SessionDialer = (headers: [string, string][]) => Promise<Duplex>
 
-const identity = (value: Buffer): Buffer => value
-
 /** A 25-character base36 id like BuildKit's own. */
 export function newId(): string {
   let out = ''
@@ -77,6 +76,10 @@ interface ExportSlot {
   transfers: Promise<void>[]
 }
 
+function serviceError(code: number, details: string): ServiceError {
+  return { code, details }
+}
+
 export class Session {
   readonly id: string
   readonly sharedKey: string
@@ -85,9 +88,7 @@ export class Session {
   private readonly secrets: SecretProvider
   private readonly auth: AuthProvider | false
   private readonly ssh: Record<string, string>
-  private readonly server: grpc.Server
-  private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>
-  private readonly methods: string[] = []
+  private readonly server = new SessionServer()
   private connection: Duplex | undefined
   private exportSlot: ExportSlot | undefined
   private closedError: BuildkitError | undefined
@@ -102,9 +103,7 @@ export class Session {
     this.auth = options.auth === undefined ? dockerConfigAuth() : options.auth
     const agent = process.env.SSH_AUTH_SOCK
     this.ssh = options.ssh === false ? {} : (options.ssh ?? (agent ? { default: agent } : {}))
-    this.server = new grpc.Server({ 'grpc.max_receive_message_length': 32 * 1024 * 1024, 'grpc.max_send_message_length': 32 * 1024 * 1024 })
     this.registerAll()
-    this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
   }
 
   /**
@@ -127,7 +126,7 @@ export class Session {
       ['X-Docker-Expose-Session-Uuid', this.id],
       ['X-Docker-Expose-Session-Name', this.name],
       ['X-Docker-Expose-Session-Sharedkey', this.sharedKey],
-      ...this.methods.map((method): [string, string] => ['X-Docker-Expose-Session-Grpc-Method', method]),
+      ...this.server.methods.map((method): [string, string] => ['X-Docker-Expose-Session-Grpc-Method', method]),
     ]
   }
 
@@ -138,7 +137,7 @@ export class Session {
     this.connection = connection
     connection.once('close', () => this.markClosed(new BuildkitError('BUILDKIT_SESSION', `the engine closed session ${this.id}`)))
     connection.on('error', () => undefined)
-    this.injector.injectConnection(connection)
+    this.server.inject(connection)
   }
 
   /** True once the engine or the client closed the session. */
@@ -166,9 +165,8 @@ export class Session {
   /** Closes the session: the engine drops it, and local resources are released. */
   async close(): Promise<void> {
     this.markClosed(new BuildkitError('BUILDKIT_SESSION', `session ${this.id} was closed`))
-    this.injector.destroy()
+    this.server.close()
     this.connection?.destroy()
-    this.server.forceShutdown()
   }
 
   /**
@@ -191,44 +189,34 @@ export class Session {
     }
   }
 
-  private register(method: string, type: 'unary' | 'bidi', handler: grpc.UntypedHandleCall): void {
-    this.server.register(method, handler, identity, identity, type)
-    this.methods.push(method)
-  }
-
   private registerAll(): void {
-    this.register('/grpc.health.v1.Health/Check', 'unary', (_call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-      callback(null, Buffer.from(health.HealthCheckResponse.encode({ status: health.HealthCheckResponse.ServingStatus.SERVING }).finish()))
+    const server = this.server
+    server.unary('/grpc.health.v1.Health/Check', () => health.HealthCheckResponse.encode({ status: health.HealthCheckResponse.ServingStatus.SERVING }).finish())
+    server.bidi('/moby.filesync.v1.FileSync/DiffCopy', (call) => void this.onFileSync(call))
+    server.bidi('/moby.filesync.v1.FileSync/TarStream', (call) => {
+      call.fail({ code: GrpcStatus.UNIMPLEMENTED, details: 'TarStream is not supported; use DiffCopy' })
     })
-    this.register('/moby.filesync.v1.FileSync/DiffCopy', 'bidi', (call: RawDuplex) => void this.onFileSync(call))
-    this.register('/moby.filesync.v1.FileSync/TarStream', 'bidi', (call: RawDuplex) => {
-      call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'TarStream is not supported; use DiffCopy' })
-    })
-    this.register('/moby.filesync.v1.FileSend/DiffCopy', 'bidi', (call: RawDuplex) => void this.onFileSend(call))
-    this.register('/moby.buildkit.secrets.v1.Secrets/GetSecret', 'unary', (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-      void this.onGetSecret(call.request, callback)
-    })
-    this.register('/moby.filesync.v1.Auth/Credentials', 'unary', (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-      void this.onCredentials(call.request, callback)
-    })
+    server.bidi('/moby.filesync.v1.FileSend/DiffCopy', (call) => void this.onFileSend(call))
+    server.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', (request) => this.onGetSecret(request))
+    server.unary('/moby.filesync.v1.Auth/Credentials', (request) => this.onCredentials(request))
     for (const method of ['FetchToken', 'GetTokenAuthority', 'VerifyTokenAuthority']) {
-      this.register(`/moby.filesync.v1.Auth/${method}`, 'unary', (_call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-        callback({ code: grpc.status.UNIMPLEMENTED, details: `${method} is not supported; credentials are offered through Credentials` })
+      server.unary(`/moby.filesync.v1.Auth/${method}`, () => {
+        throw serviceError(GrpcStatus.UNIMPLEMENTED, `${method} is not supported; credentials are offered through Credentials`)
       })
     }
-    this.register('/moby.sshforward.v1.SSH/CheckAgent', 'unary', (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-      const id = sshforward.CheckAgentRequest.decode(call.request).ID || 'default'
-      if (this.ssh[id]) callback(null, Buffer.alloc(0))
-      else callback({ code: grpc.status.NOT_FOUND, details: `no SSH agent is offered for id ${JSON.stringify(id)}` })
+    server.unary('/moby.sshforward.v1.SSH/CheckAgent', (request) => {
+      const id = sshforward.CheckAgentRequest.decode(request).ID || 'default'
+      if (this.ssh[id]) return new Uint8Array()
+      throw serviceError(GrpcStatus.NOT_FOUND, `no SSH agent is offered for id ${JSON.stringify(id)}`)
     })
-    this.register('/moby.sshforward.v1.SSH/ForwardAgent', 'bidi', (call: RawDuplex) => this.onForwardAgent(call))
+    server.bidi('/moby.sshforward.v1.SSH/ForwardAgent', (call) => this.onForwardAgent(call))
   }
 
   private async onFileSync(call: RawDuplex): Promise<void> {
     const name = metadataValues(call, 'dir-name')[0] ?? ''
     const dir = this.dirs.get(name)
     if (!dir) {
-      call.emit('error', { code: grpc.status.NOT_FOUND, details: `no access allowed to dir "${name}"` })
+      call.fail({ code: GrpcStatus.NOT_FOUND, details: `no access allowed to dir "${name}"` })
       return
     }
     const includes = metadataValues(call, 'include-patterns')
@@ -250,7 +238,7 @@ export class Session {
     const index = Number(metadataValues(call, 'buildkit-attachable-exporter-id')[0] ?? '0')
     const target = slot?.targets[index] ?? slot?.targets[0]
     if (!slot || !target) {
-      call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'this session expects no export' })
+      call.fail({ code: GrpcStatus.FAILED_PRECONDITION, details: 'this session expects no export' })
       return
     }
     const transfer = target.kind === 'directory' ? receiveDirectory(call, target.dest) : receiveTarball(call, target.dest)
@@ -259,40 +247,35 @@ export class Session {
       await transfer
     } catch (error) {
       slot.errors.push(error as Error)
-      if (!call.destroyed && !call.writableEnded) call.emit('error', { code: grpc.status.INTERNAL, details: (error as Error).message })
+      if (!call.destroyed && !call.writableEnded) call.fail({ code: GrpcStatus.INTERNAL, details: (error as Error).message })
     }
   }
 
-  private async onGetSecret(request: Buffer, callback: sendUnaryData<Buffer>): Promise<void> {
+  private async onGetSecret(request: Buffer): Promise<Uint8Array> {
     const id = secretsPB.GetSecretRequest.decode(request).ID
+    let data: Uint8Array | undefined
     try {
-      const data = await this.secrets(id)
-      if (data === undefined) {
-        callback({ code: grpc.status.NOT_FOUND, details: `secret ${id} not found` })
-        return
-      }
-      if (data.length > MAX_SECRET_BYTES) {
-        callback({ code: grpc.status.INVALID_ARGUMENT, details: `secret ${id} is larger than ${MAX_SECRET_BYTES} bytes` })
-        return
-      }
-      callback(null, Buffer.from(secretsPB.GetSecretResponse.encode({ data }).finish()))
+      data = await this.secrets(id)
     } catch {
       // Never echo the provider's error: it may quote the secret's source.
-      callback({ code: grpc.status.INTERNAL, details: `secret ${id} could not be read` })
+      throw serviceError(GrpcStatus.INTERNAL, `secret ${id} could not be read`)
     }
+    if (data === undefined) throw serviceError(GrpcStatus.NOT_FOUND, `secret ${id} not found`)
+    if (data.length > MAX_SECRET_BYTES) throw serviceError(GrpcStatus.INVALID_ARGUMENT, `secret ${id} is larger than ${MAX_SECRET_BYTES} bytes`)
+    return secretsPB.GetSecretResponse.encode({ data }).finish()
   }
 
-  private async onCredentials(request: Buffer, callback: sendUnaryData<Buffer>): Promise<void> {
+  private async onCredentials(request: Buffer): Promise<Uint8Array> {
     const host = filesync.CredentialsRequest.decode(request).Host
     const credentials = this.auth ? await this.auth(host).catch(() => undefined) : undefined
-    callback(null, Buffer.from(filesync.CredentialsResponse.encode({ Username: credentials?.username ?? '', Secret: credentials?.secret ?? '' }).finish()))
+    return filesync.CredentialsResponse.encode({ Username: credentials?.username ?? '', Secret: credentials?.secret ?? '' }).finish()
   }
 
   private onForwardAgent(call: RawDuplex): void {
     const id = metadataValues(call, 'buildkit.ssh.id')[0] ?? 'default'
     const socketPath = this.ssh[id]
     if (!socketPath) {
-      call.emit('error', { code: grpc.status.NOT_FOUND, details: `no SSH agent is offered for id ${JSON.stringify(id)}` })
+      call.fail({ code: GrpcStatus.NOT_FOUND, details: `no SSH agent is offered for id ${JSON.stringify(id)}` })
       return
     }
     const agent = net.connect(socketPath)
