@@ -73,8 +73,10 @@ describe('kiln (in process)', { timeout: 60_000 }, () => {
   it('a missing secret fails the run before the engine is contacted (exit 2)', async () => {
     const yaml = 'secrets:\n  token: { env: KILN_TEST_TOKEN }\nnodes:\n  a:\n    type: run\n    from: busybox:latest\n    script: "true"\n    secrets: { token: null }\n'
     const dir = project({ 'kiln.yaml': yaml })
-    const result = await kiln(['validate'], dir)
-    expect(result.code).toBe(0)
+    expect((await kiln(['validate'], dir)).code).toBe(0)
+    const result = await kiln(['run'], dir)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe('kiln.yaml:2:10: field secrets.token: secret "token" is missing: environment variable KILN_TEST_TOKEN is not set\n  hint: export KILN_TEST_TOKEN=...\n')
   })
 
   it('an unreachable engine is exit 3 with what to do', async () => {
@@ -159,10 +161,17 @@ describe('kiln (in process)', { timeout: 60_000 }, () => {
     expect(Object.keys(run?.then.properties ?? {})).toEqual(expect.arrayContaining(['type', 'after', 'from', 'script', 'mounts']))
   })
 
-  it('engine commands outside the repository say what to run', async () => {
-    // In this repository the script exists, so `status` answers (0 running, 3 stopped).
+  it('engine status runs the repository script and passes its answer on', async () => {
     const result = await kiln(['engine', 'status', 'current'], project({}))
-    expect([0, 3]).toContain(result.code)
+    const running = /current: running/.test(result.stdout + result.stderr)
+    expect(result.code).toBe(running ? 0 : 3)
+    expect(result.stdout + result.stderr).toMatch(/^current: /m)
+  })
+
+  it('the engine script is found from the CLI inside the repository only', async () => {
+    const { findEngineScript } = await import('./commands/engine.js')
+    expect(findEngineScript()).toBe(join(new URL('../../..', import.meta.url).pathname, 'scripts', 'engine.sh'))
+    expect(findEngineScript(project({}))).toBeUndefined()
   })
 
   it('an internal error prints no stack trace unless KILN_DEBUG=1', async () => {

@@ -34,8 +34,12 @@ export class Runtime {
 
   async run(project: Project, options: RunOptions = {}): Promise<RunOutcome> {
     // Config errors come before engine errors: a broken kiln.yaml says so even with no engine around.
-    project.graph()
+    const graph = project.graph()
     const nodes = project.selectNodes(options.nodes ?? [])
+    // Secrets named in the config are checked before the engine is contacted: a missing one is a user error.
+    const selected = nodes === undefined ? graph.order : [...new Set(nodes.flatMap((id) => [...graph.upstream(id), id]))]
+    const named = selected.flatMap((id) => graph.node(id)?.secrets.map((site) => site.name) ?? [])
+    for (const value of (await project.config.secrets.resolve(named)).values()) this.redactor.add(value)
     const engine = await this.connect()
     try {
       const { plan, policy } = await project.plan({ ...(nodes ? { nodes } : {}), engine: engine.services })
