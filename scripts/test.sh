@@ -16,7 +16,7 @@ reports=()
 step() { printf '\n== %s\n' "$*" >&2; }
 
 step "build, typecheck, lint"
-if ! pnpm exec turbo run build typecheck lint --output-logs=errors-only; then
+if ! pnpm exec turbo run build typecheck lint --continue --output-logs=errors-only; then
   echo "build, typecheck or lint failed" >&2
   reports+=(--failed-step "build, typecheck, lint")
   status=1
