@@ -125,8 +125,23 @@ export class ServerCall extends EventEmitter {
     header.writeUInt32BE(length, 1)
     this.batch.push(header)
     for (const part of parts) if (part.byteLength > 0) this.batch.push(part)
-    this.batchBytes += length + 5
-    this.outstanding += length + 5
+    return this.queued(length + 5)
+  }
+
+  /**
+   * Queues bytes that already hold whole gRPC messages, each with its 5-byte prefix (a sender that encodes many
+   * small messages into one buffer). Returns false when the caller should wait for `'drain'`.
+   */
+  writeFramed(frames: Uint8Array): boolean {
+    if (this.writableEnded || this.destroyed) return false
+    if (frames.byteLength === 0) return this.outstanding <= HIGH_WATER
+    this.batch.push(frames)
+    return this.queued(frames.byteLength)
+  }
+
+  private queued(bytes: number): boolean {
+    this.batchBytes += bytes
+    this.outstanding += bytes
     if (!this.flushScheduled) {
       this.flushScheduled = true
       // After the current I/O phase: everything written while handling one socket read goes out in one write.

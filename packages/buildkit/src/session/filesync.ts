@@ -1,56 +1,63 @@
 /**
  * The FileSync sender: serves a local directory to the daemon over `FileSync/DiffCopy` (wire doc 5.4).
+ *
+ * Where the time goes with many small files: a STAT per entry, then a REQ and two DATA per file, each a gRPC
+ * message. Packets are encoded by hand into shared buffers (packets.ts), STATs a few hundred at a time, and the
+ * small files requested during one turn of the event loop are read with synchronous calls and answered in one
+ * buffer. Big files are streamed in chunks with back-pressure. Nothing runs long on the event loop: small files are
+ * served in slices of a few milliseconds, the walk yields between batches.
  */
 import { closeSync, openSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
-import { fstypes } from '../proto.js'
+import { FrameBuilder, decodePacket, PacketType } from './packets.js'
 import type { RawDuplex } from './stream.js'
-import { writeMessage } from './stream.js'
-import type { WalkEntry, WalkOptions } from './walk.js'
-import { walk } from './walk.js'
-
-const Type = fstypes.Packet.PacketType
+import type { RawEntry, WalkOptions } from './walk.js'
+import { walkTree } from './walk.js'
 
 /** Size of each DATA packet: far below every engine's 4 MiB session message limit, big enough to be cheap. */
 export const DATA_CHUNK = 256 * 1024
-/** Files up to this size are read in one synchronous call. */
+/** Files up to this size are read with one synchronous call and answered in the shared buffer. */
 const SMALL_FILE = 64 * 1024
-
-/**
- * Files streamed at once. The engine requests every file it needs up front; small files cost a few syscalls each,
- * so serving many at once hides their latency (Go serves 4, but its syscalls do not go through a thread pool).
- */
-const PARALLEL_FILES = 16
-
-function encode(packet: fstypes.Packet.$Properties): Uint8Array {
-  return fstypes.Packet.encode(packet).finish()
-}
+/** Big files streamed at once. */
+const PARALLEL_FILES = 4
+/** Longest a slice of small-file answers may hold the event loop (health checks share it). */
+const SLICE_MS = 8
+/** A slice also ends when this many bytes of answers are waiting to be written. */
+const SLICE_BYTES = 2 * 1024 * 1024
 
 /**
  * Runs one diffcopy as the sender. Resolves when the daemon has finished (FIN handshake) or ended the call;
  * rejects on an ERR from the daemon or a failure to read the tree (after telling the daemon with ERR).
  */
 export async function sendDirectory(call: RawDuplex, root: string, options: WalkOptions): Promise<void> {
-  const entries: WalkEntry[] = []
-  const requests: number[] = []
-  let wakeServer: (() => void) | undefined
+  // Per entry ID (every STAT counts): where its content is, and its size; undefined for entries without data.
+  const files: (string | undefined)[] = []
+  const sizes: number[] = []
+  const small: number[] = []
+  let smallHead = 0
+  const big: number[] = []
+  let bigRunning = 0
   let finished = false
-  let walkDone = false
-
-  const send = (packet: fstypes.Packet.$Properties): Promise<void> => writeMessage(call, encode(packet))
-  const wake = (): void => {
-    const resolve = wakeServer
-    wakeServer = undefined
-    resolve?.()
-  }
+  let sliceScheduled = false
+  let drainWaiters: (() => void)[] = []
+  const scratch = Buffer.allocUnsafe(SMALL_FILE + 1)
 
   let settle!: { resolve: () => void; reject: (error: Error) => void }
   const outcome = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject }
   })
+  const wakeWriters = (): void => {
+    for (const waiter of drainWaiters.splice(0)) waiter()
+  }
+  call.on('drain', wakeWriters)
   const stop = (): void => {
     finished = true
-    wake()
+    wakeWriters()
+  }
+  /** Writes frames; resolves when the caller may write more. */
+  const writeFrames = (frames: Buffer): Promise<void> => {
+    if (call.writeFramed(frames) || finished || call.destroyed) return Promise.resolve()
+    return new Promise<void>((resolve) => drainWaiters.push(resolve))
   }
   // A local failure: tell the daemon (ERR) and end the call.
   const fail = (error: unknown): void => {
@@ -59,112 +66,133 @@ export async function sendDirectory(call: RawDuplex, root: string, options: Walk
     const failure = error instanceof Error ? error : new Error(String(error))
     settle.reject(failure)
     if (!call.destroyed && !call.writableEnded) {
-      void send({ type: Type.PACKET_ERR, data: Buffer.from(failure.message) })
-        .catch(() => undefined)
-        .finally(() => call.end())
+      const frames = new FrameBuilder(256)
+      frames.control(PacketType.ERR, failure.message)
+      call.writeFramed(frames.take())
+      call.end()
     }
   }
 
   /**
-   * A small file is read with synchronous calls: three short syscalls on the event loop cost far less than three
-   * thread-pool round trips, and they take microseconds, so health checks are never held up. Returns false when
-   * the file turned out bigger than its stat said (it is then streamed).
+   * Answers one small file into `frames`: open, read and close are synchronous (three short syscalls cost far less
+   * than three thread-pool round trips). Returns false when the file turned out bigger than its stat said; it is
+   * then streamed like a big one.
    */
-  const serveSmallFile = (id: number, entry: WalkEntry): boolean => {
-    const expected = Number(entry.stat.size ?? 0)
-    const buffer = Buffer.allocUnsafe(expected + 1)
-    const fd = openSync(entry.absolutePath, 'r')
+  const answerSmall = (frames: FrameBuilder, id: number, path: string): boolean => {
+    const expected = sizes[id] as number
+    const fd = openSync(path, 'r')
     let bytesRead: number
     try {
-      bytesRead = readSync(fd, buffer, 0, expected + 1, null)
+      bytesRead = readSync(fd, scratch, 0, expected + 1, null)
     } finally {
       closeSync(fd)
     }
     if (bytesRead > expected) return false
-    // Not awaited: back-pressure is applied to the walk and to big files; a small file is already in memory.
-    if (bytesRead > 0) void send({ type: Type.PACKET_DATA, ID: id, data: buffer.subarray(0, bytesRead) }).catch(() => undefined)
-    void send({ type: Type.PACKET_DATA, ID: id }).catch(() => undefined)
+    if (bytesRead > 0) frames.data(id, scratch.subarray(0, bytesRead))
+    frames.data(id, scratch.subarray(0, 0))
     return true
   }
 
-  const serveFile = async (id: number): Promise<void> => {
-    const entry = entries[id]
-    if (!entry || !entry.hasData) throw new Error(`the engine asked for entry ${id}, which is not a regular file`)
-    const handle = await open(entry.absolutePath, 'r')
+  /** Answers queued small-file requests for at most SLICE_MS, then yields (and waits while the call is full). */
+  const serveSmallSlice = (): void => {
+    sliceScheduled = false
+    if (finished) return
+    const frames = new FrameBuilder(64 * 1024)
+    const deadline = performance.now() + SLICE_MS
+    let served = 0
     try {
-      // Sized from the stat, so a small file costs one small buffer and one read; a file that grew since the walk
-      // is still sent whole (reads continue until one comes back short).
-      const expected = Number(entry.stat.size ?? 0)
+      while (smallHead < small.length && frames.length < SLICE_BYTES) {
+        const id = small[smallHead++] as number
+        if (!answerSmall(frames, id, files[id] as string)) queueBig(id)
+        if ((++served & 31) === 0 && performance.now() > deadline) break
+      }
+    } catch (error) {
+      fail(error)
+      return
+    }
+    if (smallHead === small.length) {
+      small.length = 0
+      smallHead = 0
+    }
+    void writeFrames(frames.take()).then(() => {
+      if (smallHead < small.length) scheduleSmall()
+    })
+  }
+  const scheduleSmall = (): void => {
+    if (sliceScheduled || finished) return
+    sliceScheduled = true
+    setImmediate(serveSmallSlice)
+  }
+
+  const streamFile = async (id: number): Promise<void> => {
+    const handle = await open(files[id] as string, 'r')
+    try {
+      // A file that grew since the walk is still sent whole (reads continue until one comes back short).
+      const expected = sizes[id] as number
       for (;;) {
         const size = Math.min(DATA_CHUNK, expected + 1)
         const buffer = Buffer.allocUnsafe(size)
         const { bytesRead } = await handle.read(buffer, 0, size, null)
-        if (bytesRead > 0) await send({ type: Type.PACKET_DATA, ID: id, data: buffer.subarray(0, bytesRead) })
+        if (finished) return
+        if (bytesRead > 0) await call.send([FrameBuilder.dataHeader(id, bytesRead), buffer.subarray(0, bytesRead)])
         if (bytesRead < size || finished) break
       }
     } finally {
       await handle.close()
     }
-    await send({ type: Type.PACKET_DATA, ID: id })
+    if (!finished) await call.send(FrameBuilder.dataHeader(id, 0))
+  }
+  const queueBig = (id: number): void => {
+    big.push(id)
+    startBig()
+  }
+  const startBig = (): void => {
+    while (!finished && bigRunning < PARALLEL_FILES && big.length > 0) {
+      const id = big.shift() as number
+      bigRunning++
+      streamFile(id)
+        .catch(fail)
+        .finally(() => {
+          bigRunning--
+          startBig()
+        })
+    }
   }
 
-  // Serves requested files, a few at a time, until the call ends.
-  const server = (async (): Promise<void> => {
-    const running = new Set<Promise<void>>()
-    while (!finished) {
-      if (running.size >= PARALLEL_FILES) {
-        await Promise.race(running)
-        continue
-      }
-      const id = requests.shift()
-      if (id === undefined) {
-        await new Promise<void>((resolve) => {
-          wakeServer = resolve
-        })
-        continue
-      }
-      const task: Promise<void> = serveFile(id)
-        .catch(fail)
-        .finally(() => running.delete(task))
-      running.add(task)
-    }
-    await Promise.allSettled(running)
-  })()
-
   call.on('data', (message: Buffer) => {
-    let packet: fstypes.Packet
+    let packet
     try {
-      packet = fstypes.Packet.decode(message)
+      packet = decodePacket(message)
     } catch (error) {
       fail(error)
       return
     }
     switch (packet.type) {
-      case Type.PACKET_REQ: {
-        // Small files are answered right here: the engine waits on each request, so latency is throughput.
-        const entry = entries[packet.ID]
-        try {
-          if (entry?.hasData && Number(entry.stat.size ?? 0) <= SMALL_FILE && serveSmallFile(packet.ID, entry)) break
-        } catch (error) {
-          fail(error)
-          break
+      case PacketType.REQ: {
+        const id = packet.id
+        if (files[id] === undefined) {
+          fail(new Error(`the engine asked for entry ${id}, which is not a regular file`))
+          return
         }
-        requests.push(packet.ID)
-        wake()
+        if ((sizes[id] as number) <= SMALL_FILE) {
+          small.push(id)
+          scheduleSmall()
+        } else queueBig(id)
         break
       }
-      case Type.PACKET_FIN:
+      case PacketType.FIN: {
+        // The receiver sends FIN once every requested file is complete, so nothing is left to answer.
         stop()
-        send({ type: Type.PACKET_FIN })
-          .then(() => {
-            call.end()
-            settle.resolve()
-          })
-          .catch((error: unknown) => settle.reject(error as Error))
+        const frames = new FrameBuilder(16)
+        frames.control(PacketType.FIN)
+        call.writeFramed(frames.take())
+        call.end()
+        settle.resolve()
         break
-      case Type.PACKET_ERR:
+      }
+      case PacketType.ERR:
         stop()
-        settle.reject(new Error(`the engine stopped the transfer: ${Buffer.from(packet.data ?? []).toString()}`))
+        settle.reject(new Error(`the engine stopped the transfer: ${packet.data?.toString() ?? ''}`))
         call.end()
         break
       default:
@@ -179,24 +207,31 @@ export async function sendDirectory(call: RawDuplex, root: string, options: Walk
     stop()
     settle.reject(new Error('the engine cancelled the transfer'))
   })
-  call.on('error', (error: Error) => fail(error))
 
-  void (async (): Promise<void> => {
-    for await (const entry of walk(root, options)) {
-      if (finished) return
-      entries.push(entry)
-      await send({ type: Type.PACKET_STAT, stat: entry.stat })
+  const sendStats = async (entries: RawEntry[]): Promise<void> => {
+    if (finished) throw new Error('the transfer ended')
+    const frames = new FrameBuilder(entries.length * 96)
+    for (const entry of entries) {
+      frames.stat(entry)
+      files.push(entry.hasData ? entry.absolutePath : undefined)
+      sizes.push(entry.size)
     }
-    walkDone = true
-    await send({ type: Type.PACKET_STAT })
-  })().catch((error: unknown) => {
-    if (!walkDone) fail(error)
-  })
+    await writeFrames(frames.take())
+  }
+  void walkTree(root, options, sendStats).then(
+    () => {
+      if (finished) return
+      const frames = new FrameBuilder(16)
+      frames.endOfStats()
+      call.writeFramed(frames.take())
+    },
+    (error: unknown) => fail(error),
+  )
 
   try {
     await outcome
   } finally {
     stop()
-    await server
+    call.off('drain', wakeWriters)
   }
 }

@@ -9,9 +9,11 @@ import { lstatSync, readdirSync, readlinkSync } from 'node:fs'
 import { lstat, readdir, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { BuildkitError } from '../errors.js'
+import { AsyncQueue } from '../grpc/queue.js'
 import type { fstypes } from '../proto.js'
 import { fromBigInt } from '../proto.js'
 import { GoMode, unixToGoMode } from './filemode.js'
+import type { StatFields } from './packets.js'
 import type { ParentMatches } from './patterns.js'
 import { cleanPath, PatternMatcher } from './patterns.js'
 
@@ -35,9 +37,24 @@ export interface WalkEntry {
   hasData: boolean
 }
 
-/** Byte-wise comparison of two names (UTF-8), the order Go's sort.Strings gives. */
+/**
+ * A UTF-16 code unit moved so that comparing units gives code point order, which is UTF-8 byte order: surrogates
+ * (code points above U+FFFF) go above U+E000–U+FFFF instead of below.
+ */
+function orderUnit(unit: number): number {
+  if (unit < 0xd800) return unit
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000
+}
+
+/** Byte-wise comparison of two names (UTF-8), the order Go's sort.Strings gives, without encoding them. */
 export function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b))
+  const length = Math.min(a.length, b.length)
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x !== y) return orderUnit(x) - orderUnit(y)
+  }
+  return a.length - b.length
 }
 
 /**
@@ -163,8 +180,15 @@ function hasPrefixPattern(matcher: PatternMatcher, directory: string, exclusions
 
 const PATTERN_CHARS = /[*[\]?^\\]/
 
+/** One entry as the sender needs it: the stat fields (uid/gid are 0) and where to read the content. */
+export interface RawEntry extends StatFields {
+  absolutePath: string
+  /** True for a regular file whose content can be requested (not a hardlink to an earlier entry). */
+  hasData: boolean
+}
+
 interface PendingDir {
-  entry: WalkEntry
+  entry: RawEntry
   emitted: boolean
 }
 
@@ -176,8 +200,20 @@ function minor(rdev: bigint): number {
   return Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn))
 }
 
-/** Walks `root` and yields the entries to send, in the order the receiver validates. */
-export async function* walk(root: string, options: WalkOptions = {}): AsyncGenerator<WalkEntry> {
+/** Entries handed over at once (and the most lstat calls made between two turns of the event loop). */
+const BATCH = 512
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/**
+ * Walks `root` and hands the entries to send to `onBatch`, in the order the receiver validates, a few hundred at a
+ * time. The walk waits for a promise `onBatch` returns (back-pressure). Between batches and directories it yields
+ * to the event loop, so a big tree never holds up the session's health checks.
+ *
+ * Each directory is read and its entries are lstat'ed with synchronous calls: a readdir and an lstat take
+ * microseconds, far less than a thread-pool round trip each, and at most BATCH of them run back to back.
+ */
+export async function walkTree(root: string, options: WalkOptions, onBatch: (entries: RawEntry[]) => Promise<void> | void): Promise<void> {
   let rootStats
   try {
     rootStats = await lstat(root)
@@ -196,40 +232,58 @@ export async function* walk(root: string, options: WalkOptions = {}): AsyncGener
   const onlyPrefixIncludes = !includeMatcher?.patterns.some((pattern) => !pattern.exclusion && PATTERN_CHARS.test(pattern.withoutTrailingGlob()))
   const onlyPrefixExceptions = !excludeMatcher?.patterns.some((pattern) => pattern.exclusion && PATTERN_CHARS.test(pattern.withoutTrailingGlob()))
   const hardlinks = new Map<string, string>()
+  let batch: RawEntry[] = []
+  let statsSinceYield = 0
 
-  const toEntry = async (path: string, absolutePath: string, stats: BigIntStats): Promise<WalkEntry | undefined> => {
+  const flush = async (): Promise<void> => {
+    statsSinceYield = 0
+    if (batch.length > 0) {
+      const entries = batch
+      batch = []
+      await onBatch(entries)
+    }
+    await nextTurn()
+  }
+
+  const toEntry = (path: string, absolutePath: string, stats: BigIntStats): RawEntry | undefined => {
     const mode = unixToGoMode(Number(stats.mode))
     // Sockets cannot be recreated from a stat; fsutil leaves them out too.
     if (mode & GoMode.Socket) return undefined
-    const stat: fstypes.Stat.$Properties = { path, mode, uid: 0, gid: 0, modTime: fromBigInt(stats.mtimeNs) }
-    let hasData = false
+    const entry: RawEntry = { path, absolutePath, mode, size: 0, modTimeNs: stats.mtimeNs, linkname: undefined, devmajor: undefined, devminor: undefined, hasData: false }
     if (stats.isSymbolicLink()) {
       const target = readlinkSync(absolutePath)
-      stat.linkname = target
-      stat.size = Buffer.byteLength(target)
+      entry.linkname = target
+      entry.size = Buffer.byteLength(target)
     } else if (stats.isFile()) {
-      stat.size = Number(stats.size)
-      hasData = true
+      entry.size = Number(stats.size)
+      entry.hasData = true
       if (stats.nlink > 1n) {
         const key = `${stats.dev}:${stats.ino}`
         const first = hardlinks.get(key)
         if (first !== undefined) {
-          stat.linkname = first
-          stat.size = 0
-          hasData = false
+          entry.linkname = first
+          entry.size = 0
+          entry.hasData = false
         } else hardlinks.set(key, path)
       }
     } else if (stats.isBlockDevice() || stats.isCharacterDevice()) {
-      stat.devmajor = major(stats.rdev)
-      stat.devminor = minor(stats.rdev)
+      entry.devmajor = major(stats.rdev)
+      entry.devminor = minor(stats.rdev)
     }
-    return { path, absolutePath, stat, hasData }
+    return entry
   }
 
-  async function* visit(relative: string, absolute: string, includeInfo: ParentMatches, excludeInfo: ParentMatches, parents: PendingDir[]): AsyncGenerator<WalkEntry> {
-    // Synchronous calls per directory: a readdir and an lstat per entry take microseconds each, far less than
-    // their thread-pool round trips, and the walk yields to the event loop between directories.
-    await new Promise((resolve) => setImmediate(resolve))
+  const lstatEntry = (absolutePath: string): BigIntStats | undefined => {
+    try {
+      return lstatSync(absolutePath, { bigint: true })
+    } catch (error) {
+      // Removed while walking: not an error, the file is just not there any more.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw new BuildkitError('BUILDKIT_FILE_TRANSFER', `cannot stat ${absolutePath}: ${(error as Error).message}`, { cause: error })
+    }
+  }
+
+  const visit = async (relative: string, absolute: string, includeInfo: ParentMatches, excludeInfo: ParentMatches, parents: PendingDir[]): Promise<void> => {
     let names: string[]
     try {
       names = readdirSync(absolute)
@@ -237,20 +291,15 @@ export async function* walk(root: string, options: WalkOptions = {}): AsyncGener
       throw new BuildkitError('BUILDKIT_FILE_TRANSFER', `cannot read directory ${absolute}: ${(error as Error).message}`, { cause: error })
     }
     names.sort(compareNames)
-    const stats = names.map((name) => {
-      try {
-        return lstatSync(join(absolute, name), { bigint: true })
-      } catch (error) {
-        // Removed while walking: not an error, the file is just not there any more.
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-        throw new BuildkitError('BUILDKIT_FILE_TRANSFER', `cannot stat ${join(absolute, name)}: ${(error as Error).message}`, { cause: error })
-      }
-    })
+    const prefix = relative === '' ? '' : `${relative}/`
+    const absolutePrefix = absolute.endsWith('/') ? absolute : `${absolute}/`
     for (let index = 0; index < names.length; index++) {
+      if (++statsSinceYield >= BATCH) await flush()
       const name = names[index] as string
-      const stat = stats[index]
+      const absolutePath = absolutePrefix + name
+      const stat = lstatEntry(absolutePath)
       if (!stat) continue
-      const path = relative === '' ? name : `${relative}/${name}`
+      const path = prefix + name
       const isDir = stat.isDirectory()
       let skip = false
       let childInclude: ParentMatches
@@ -273,20 +322,53 @@ export async function* walk(root: string, options: WalkOptions = {}): AsyncGener
       }
       // A filtered-out file is not needed at all (and must not become the target of a later hardlink).
       if (skip && !isDir) continue
-      const absolutePath = join(absolute, name)
-      const entry = await toEntry(path, absolutePath, stat)
+      const entry = toEntry(path, absolutePath, stat)
       if (!entry) continue
       if (!skip) {
         for (const parent of parents) {
           if (parent.emitted) continue
           parent.emitted = true
-          yield parent.entry
+          batch.push(parent.entry)
         }
-        yield entry
+        batch.push(entry)
       }
-      if (isDir) yield* visit(path, absolutePath, childInclude, childExclude, [...parents, { entry, emitted: !skip }])
+      // Once an entry is sent, so are all its parents: only a skipped directory needs remembering.
+      if (isDir) await visit(path, absolutePath, childInclude, childExclude, skip ? [...parents, { entry, emitted: false }] : [])
     }
   }
 
-  yield* visit('', root, undefined, undefined, [])
+  await visit('', root, undefined, undefined, [])
+  if (batch.length > 0) await onBatch(batch)
+}
+
+/** The stat of an entry in protobuf form (uid/gid 0, size for files and symlinks, link name). */
+export function toStat(entry: RawEntry): fstypes.Stat.$Properties {
+  const stat: fstypes.Stat.$Properties = { path: entry.path, mode: entry.mode, uid: 0, gid: 0, modTime: fromBigInt(entry.modTimeNs) }
+  if (entry.linkname !== undefined) stat.linkname = entry.linkname
+  if (entry.hasData || entry.linkname !== undefined || entry.size !== 0) stat.size = entry.size
+  if (entry.devmajor !== undefined) stat.devmajor = entry.devmajor
+  if (entry.devminor !== undefined) stat.devminor = entry.devminor
+  return stat
+}
+
+/** Walks `root` and yields the entries to send, in the order the receiver validates. */
+export async function* walk(root: string, options: WalkOptions = {}): AsyncGenerator<WalkEntry> {
+  const queue = new AsyncQueue<RawEntry[]>()
+  let resume: (() => void) | undefined
+  queue.onDrain = () => {
+    const wake = resume
+    resume = undefined
+    wake?.()
+  }
+  walkTree(root, options, (entries) => {
+    queue.push(entries)
+    if (queue.size > 2) return new Promise<void>((resolve) => (resume = resolve))
+    return undefined
+  }).then(
+    () => queue.end(),
+    (error: unknown) => queue.fail(error),
+  )
+  for await (const entries of queue) {
+    for (const entry of entries) yield { path: entry.path, absolutePath: entry.absolutePath, stat: toStat(entry), hasData: entry.hasData }
+  }
 }
