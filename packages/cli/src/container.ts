@@ -4,11 +4,14 @@
  * dependencies as constructor parameters and never see the container.
  */
 import 'reflect-metadata'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { Reporter } from '@kiln/core'
 import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe'
 import type { BuildkitEngine } from './engine/buildkit-engine.js'
+import type { BuiltinPluginModules } from './plugins/discover.js'
 import type { Io } from './io.js'
 import type { GlobalOptions } from './main.js'
 import { createReporter, resolveProgressMode } from './progress/index.js'
@@ -21,6 +24,7 @@ export const Tokens = {
   Options: Symbol('GlobalOptions'),
   CliDir: Symbol('CliDir'),
   BuiltinPlugins: Symbol('BuiltinPlugins'),
+  BuiltinPluginModules: Symbol('BuiltinPluginModules'),
   Cwd: Symbol('Cwd'),
   ProjectLoader: Symbol('ProjectLoader'),
   EngineConnector: Symbol('EngineConnector'),
@@ -36,11 +40,35 @@ export type EngineConnector = (projectDir: string) => Promise<BuildkitEngine>
 /** The plugins every run loads: the std node types ship with the CLI. */
 export const BUILTIN_PLUGINS: readonly string[] = ['@kiln/plugin-std']
 
-/** The CLI package's directory (`packages/cli` in the repo, `node_modules/@kiln/cli` when installed). */
-export const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
+/**
+ * The built-in plugins' code as the CLI ships it, by package name, with the version it was built from: when the
+ * package the project resolves has that version, this copy is used instead of importing the same code again from
+ * node_modules (the bundled binary already holds it, with the core and llb it shares).
+ */
+export const BUILTIN_PLUGIN_MODULES: BuiltinPluginModules = {
+  '@kiln/plugin-std': {
+    version: (createRequire(import.meta.url)('@kiln/plugin-std/package.json') as { version: string }).version,
+    load: () => import('@kiln/plugin-std'),
+  },
+}
+
+/**
+ * The CLI package's directory (`packages/cli` in the repo, `node_modules/@kiln/cli` when installed): the nearest
+ * folder above this module with a package.json (this module is `dist/container.js`, or a chunk of the bundled
+ * binary under `dist/bin/`).
+ */
+export const CLI_DIR = packageDir(dirname(fileURLToPath(import.meta.url)))
+
+function packageDir(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir) return resolve(from, '..')
+  }
+}
 
 rootContainer.register(Tokens.CliDir, { useValue: CLI_DIR })
 rootContainer.register(Tokens.BuiltinPlugins, { useValue: BUILTIN_PLUGINS })
+rootContainer.register(Tokens.BuiltinPluginModules, { useValue: BUILTIN_PLUGIN_MODULES })
 
 /** A child container for one command invocation. */
 export function createCommandContainer(io: Io, options: GlobalOptions): DependencyContainer {
@@ -63,7 +91,12 @@ export function createCommandContainer(io: Io, options: GlobalOptions): Dependen
             env: io.env,
             displayBase: io.cwd,
           },
-          { builtinPlugins: c.resolve<readonly string[]>(Tokens.BuiltinPlugins), cliDir: c.resolve<string>(Tokens.CliDir), optionalBuiltins: true },
+          {
+            builtinPlugins: c.resolve<readonly string[]>(Tokens.BuiltinPlugins),
+            builtinModules: c.resolve<BuiltinPluginModules>(Tokens.BuiltinPluginModules),
+            cliDir: c.resolve<string>(Tokens.CliDir),
+            optionalBuiltins: true,
+          },
         ))
     }),
   })

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 
-/** The CLI's version, read from its package.json (kept cheap: no other import). */
+/** The CLI's version from its package.json (kept cheap: no other import; the bundled binary has it inlined). */
 export function cliVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-  return manifest.version
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version
 }

@@ -13,6 +13,8 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${cliVersion()}\n`)
 } else {
   const { main } = await import('../main.js')
+  const { mark } = await import('../timing.js')
+  mark('cli loaded')
   const code = await main(args)
   // Only the CLI exits: flush stdout/stderr first, then leave even if a socket is still open.
   await Promise.all([new Promise((resolve) => process.stdout.write('', resolve)), new Promise((resolve) => process.stderr.write('', resolve))])

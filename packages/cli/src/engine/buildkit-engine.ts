@@ -24,6 +24,7 @@ import {
 import type { BuildkitClient, EngineCapabilities as BuildkitCaps, Credentials, Export, FileStat, RegistryCredentials, SolveEvent } from '@kiln/buildkit'
 import { credentialsFromSecret, dockerConfigAuth, parseIgnoreFile, parseImageName, pushImage, Session } from '@kiln/buildkit'
 import { isLlbError, isState, type Definition, type EngineCaps } from '@kiln/llb'
+import { mark } from '../timing.js'
 import { definitionState, frontendImageConfig } from './frontend-result.js'
 
 export interface BuildkitEngineOptions {
@@ -72,7 +73,10 @@ export class BuildkitEngine implements Engine {
   }
 
   private probe(): Promise<{ core: EngineCapabilities; llb: EngineCaps; label: string }> {
-    this.capsPromise ??= this.client.capabilities().then((caps) => toCapabilities(caps))
+    this.capsPromise ??= this.client.capabilities().then((caps) => {
+      mark('capabilities probed')
+      return toCapabilities(caps)
+    })
     return this.capsPromise
   }
 
@@ -113,6 +117,7 @@ export class BuildkitEngine implements Engine {
         auth: async (host) => this.pushCredentials.get(host) ?? dockerConfigAuth()(host),
       })
       await this.client.attachSession(session)
+      mark('session attached')
       this.session = session
       return session
     })()
@@ -129,6 +134,7 @@ export class BuildkitEngine implements Engine {
 
   async run(target: Target, options: RunTargetOptions): Promise<TargetResult> {
     if (options.secrets && !this.secretSource) this.secretSource = options.secrets
+    mark(`${target.id}: solving`)
     const definition = await this.marshal(target)
     const session = await this.ensureSession([definition])
     const vertices = new Map<string, { cached: boolean; completed: boolean }>()
@@ -171,6 +177,7 @@ export class BuildkitEngine implements Engine {
         values[name] = source.json ? (JSON.parse(text) as JsonValue) : text
       }
     }
+    mark(`${target.id}: solved`)
     return { cached: servedFromCache(definition, vertices), exporterResponse, values }
   }
 
@@ -239,6 +246,7 @@ export class BuildkitEngine implements Engine {
 
   private async resolveImageConfigUncached(ref: string, platform?: { os: string; architecture: string; variant?: string }): Promise<ResolvedImage> {
     const result = await this.client.build({}, async (gateway) => ({ value: await gateway.resolveImageConfig(ref, platform ? { platform } : {}) }))
+    mark(`image config of ${ref} resolved`)
     const resolved = result.value.value as { digest: string; config: Record<string, unknown> }
     return { digest: resolved.digest, config: fromOciConfig(resolved.config) }
   }
@@ -271,6 +279,7 @@ export class BuildkitEngine implements Engine {
   async close(): Promise<void> {
     await this.session?.close().catch(() => undefined)
     this.client.close()
+    mark('engine closed')
   }
 }
 

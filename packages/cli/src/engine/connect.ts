@@ -1,5 +1,6 @@
 import { isCoreError } from '@kiln/core'
 import { EngineUnavailableError, UsageError } from '../errors.js'
+import { mark } from '../timing.js'
 import { BuildkitEngine } from './buildkit-engine.js'
 
 export interface ConnectEngineOptions {
@@ -12,7 +13,9 @@ export interface ConnectEngineOptions {
 
 /** Connects to the engine; an unreachable one is an `EngineUnavailableError` (exit 3) saying what to do. */
 export async function connectEngine(options: ConnectEngineOptions): Promise<BuildkitEngine> {
+  mark('connecting')
   const { connect, resolveEngineAddress } = await import('@kiln/buildkit')
+  mark('buildkit client loaded')
   const env = options.env as NodeJS.ProcessEnv
   let resolved: ReturnType<typeof resolveEngineAddress>
   try {
@@ -26,6 +29,7 @@ export async function connectEngine(options: ConnectEngineOptions): Promise<Buil
     // A cheap call proves the engine answers (a socket may accept and then fail); capabilities are probed when a
     // run first needs them.
     await client.listWorkers()
+    mark('connected')
     return engine
   } catch (error) {
     if (isCoreError(error, 'BUILDKIT_UNAVAILABLE') || (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'BUILDKIT_UNAVAILABLE') || isConnectionError(error)) {

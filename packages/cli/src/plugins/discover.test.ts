@@ -96,4 +96,14 @@ describe('plugin discovery', () => {
       'kiln.yaml: "kiln-plugin-bad" is not a Kiln plugin: expected a default export returning definePlugin({ meta, apiVersion, nodeTypes }), received number',
     )
   })
+
+  it("uses the CLI's own copy of a built-in plugin only when the resolved package has the same version", async () => {
+    const dir = projectWith({ '@kiln/plugin-std': '1' })
+    writePackage(dir, '@kiln/plugin-std', pluginBody('from node_modules'))
+    const carried = (version: string) => ({ '@kiln/plugin-std': { version, load: async () => ({ default: () => ({ meta: { name: 'carried' }, apiVersion: 'v1', nodeTypes: [] }) }) } })
+    const load = (version: string) =>
+      loadPlugins([{ name: '@kiln/plugin-std', origin: 'builtin' }], { projectDir: dir, cliDir: dir, configFile: 'kiln.yaml', loader: new NodeModuleLoader({ sourceCondition: false }), builtinModules: carried(version) })
+    expect((await load('1.0.0'))[0]?.plugin).toMatchObject({ meta: { name: 'carried' } })
+    expect((await load('1.0.1'))[0]?.plugin).toMatchObject({ meta: { name: 'from node_modules' } })
+  })
 })

@@ -75,7 +75,12 @@ export interface ModuleLoader {
   /** Absolute path of the package's entry, or undefined when it is not installed. */
   resolve(name: string, fromDir: string): string | undefined
   import(path: string): Promise<unknown>
+  /** The version in the package.json of a package whose entry `resolve` returned. */
+  version?(path: string): string | undefined
 }
+
+/** Plugin code the CLI carries itself, by package name, and the package version it was built from. */
+export type BuiltinPluginModules = Readonly<Record<string, { version: string; load: () => Promise<unknown> }>>
 
 /**
  * Node's resolution from the project directory (createRequire's search paths), reading the package's `exports`
@@ -84,6 +89,7 @@ export interface ModuleLoader {
  */
 export class NodeModuleLoader implements ModuleLoader {
   private readonly conditions: readonly string[]
+  private readonly versions = new Map<string, string | undefined>()
 
   constructor(options: { sourceCondition?: boolean } = {}) {
     const fromSource = options.sourceCondition ?? import.meta.url.endsWith('.ts')
@@ -100,16 +106,22 @@ export class NodeModuleLoader implements ModuleLoader {
       const packageDir = join(base, name)
       const manifestPath = join(packageDir, 'package.json')
       if (!existsSync(manifestPath)) continue
-      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports?: unknown; main?: string; module?: string }
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports?: unknown; main?: string; module?: string; version?: unknown }
       const entry = resolveExport(manifest.exports, this.conditions) ?? manifest.module ?? manifest.main ?? 'index.js'
       const path = resolvePath(packageDir, entry)
-      return existsSync(path) ? path : undefined
+      if (!existsSync(path)) return undefined
+      this.versions.set(path, typeof manifest.version === 'string' ? manifest.version : undefined)
+      return path
     }
     return undefined
   }
 
   async import(path: string): Promise<unknown> {
     return import(pathToFileURL(path).href)
+  }
+
+  version(path: string): string | undefined {
+    return this.versions.get(path)
   }
 }
 
@@ -157,7 +169,7 @@ export interface LoadedPlugin {
  */
 export async function loadPlugins(
   sources: readonly PluginSource[],
-  options: { projectDir: string; cliDir: string; loader?: ModuleLoader; configFile: string; optionalBuiltins?: boolean },
+  options: { projectDir: string; cliDir: string; loader?: ModuleLoader; configFile: string; optionalBuiltins?: boolean; builtinModules?: BuiltinPluginModules },
 ): Promise<LoadedPlugin[]> {
   const loader = options.loader ?? new NodeModuleLoader()
   const problems: Diagnostic[] = []
@@ -180,8 +192,12 @@ export async function loadPlugins(
       continue
     }
     let module: unknown
+    // The package the project resolves is the very version the CLI carries: use the CLI's copy (already loaded with
+    // the bundled binary) rather than importing the same code, and a second core, from node_modules.
+    const carried = options.builtinModules?.[source.name]
+    const version = carried ? loader.version?.(path) : undefined
     try {
-      module = await loader.import(path)
+      module = carried !== undefined && version !== undefined && version === carried.version ? await carried.load() : await loader.import(path)
     } catch (error) {
       problems.push({ message: `plugin "${source.name}" failed to load: ${firstLine(error)}`, position })
       continue

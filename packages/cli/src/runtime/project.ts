@@ -16,7 +16,8 @@ import {
 } from '@kiln/core'
 import { loadConfig, type LoadConfigOptions, type LoadedConfig } from '../config/load.js'
 import { ConfigError, UsageError } from '../errors.js'
-import { collectPluginSources, loadPlugins, type LoadedPlugin, type ModuleLoader } from '../plugins/discover.js'
+import { collectPluginSources, loadPlugins, type BuiltinPluginModules, type LoadedPlugin, type ModuleLoader } from '../plugins/discover.js'
+import { mark } from '../timing.js'
 import { toConfigError } from './diagnostics.js'
 
 export interface ProjectOptions {
@@ -27,6 +28,8 @@ export interface ProjectOptions {
   loader?: ModuleLoader
   /** Skip built-in plugins that are not installed (instead of failing). */
   optionalBuiltins?: boolean
+  /** The built-in plugins' code the CLI carries, used when the resolved package has the same version. */
+  builtinModules?: BuiltinPluginModules
 }
 
 export interface PlannedRun {
@@ -49,6 +52,7 @@ export class Project {
 
   static async load(options: LoadConfigOptions, projectOptions: ProjectOptions): Promise<Project> {
     const config = await loadConfig(options)
+    mark('config loaded')
     const sources = collectPluginSources({ builtin: projectOptions.builtinPlugins, projectDir: config.projectDir, requests: config.plugins }).map((source) =>
       // plugin-std resolves relative `local` paths and `export` destinations against the config's directory.
       source.name === '@kiln/plugin-std' && source.options === undefined ? { ...source, options: { baseDir: config.projectDir } } : source,
@@ -58,8 +62,10 @@ export class Project {
       cliDir: projectOptions.cliDir,
       configFile: config.displayPath,
       ...(projectOptions.optionalBuiltins ? { optionalBuiltins: true } : {}),
+      ...(projectOptions.builtinModules === undefined ? {} : { builtinModules: projectOptions.builtinModules }),
       ...(projectOptions.loader === undefined ? {} : { loader: projectOptions.loader }),
     })
+    mark('plugins loaded')
     let registry: Registry
     try {
       registry = createRegistry(plugins.map((loaded) => loaded.plugin as Plugin))
@@ -119,6 +125,7 @@ export class Project {
         ...(options.engine === undefined ? {} : { engine: options.engine }),
         ...(nodes === undefined ? {} : { nodes }),
       })
+      mark('compiled')
       const plan = createPlan(compiled, nodes === undefined ? {} : { nodes })
       const policy = await evaluatePolicies(plan, { registry: this.registry, severities: this.config.policies })
       return { plan, policy }

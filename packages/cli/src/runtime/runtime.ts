@@ -3,6 +3,7 @@ import { CliError, ExitCode, InterruptedError } from '../errors.js'
 import type { Project } from './project.js'
 import { Redactor } from './redaction.js'
 import { Scheduler } from './scheduler.js'
+import { mark } from '../timing.js'
 
 /** An engine as the runtime uses it; `marshal` (when present) checks a target against the engine's capabilities. */
 export interface RuntimeEngine extends Engine {
@@ -68,7 +69,9 @@ export class Runtime {
           return (type ? project.registry.get(type)?.nodeType.meta?.messages : undefined) ?? {}
         },
       })
+      mark('targets checked against the engine')
       const summary = await scheduler.run(plan)
+      mark('run finished')
       await this.reporter.close?.(summary)
       if (options.signal?.aborted) throw new InterruptedError('interrupted: the run was cancelled on the engine')
       return { summary, policy }
