@@ -8,7 +8,7 @@
  * node:http2 client for every transport (route 2) keeps a single code path: the same cancellation (RST_STREAM
  * CANCEL on abort), the same detection of a dead engine (session close and PING timeouts fail every pending call
  * at once), and back-pressure in both directions. Unary, server-streaming and bidi calls are all we need.
- * grpc-js is still used for the session, where the client is the gRPC server (`createConnectionInjector`).
+ * The session, where the client is the gRPC server, has its own small server on node:http2 too (server.ts).
  */
 import http2 from 'node:http2'
 import type { Duplex } from 'node:stream'

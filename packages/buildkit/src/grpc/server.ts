@@ -284,10 +284,22 @@ export class SessionServer {
 
   constructor() {
     // No cap on buffered session memory: Node degrades badly when it is hit (grpc-js disables it the same way).
-    this.server = http2.createServer({ maxSessionMemory: Number.MAX_SAFE_INTEGER, maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER })
+    // Windows bigger than the 64 KiB default keep exports (the engine sending to us) flowing, as on the client side.
+    this.server = http2.createServer({
+      maxSessionMemory: Number.MAX_SAFE_INTEGER,
+      maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
+      settings: { initialWindowSize: 4 * 1024 * 1024 },
+    })
     this.server.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session)
       session.on('error', () => undefined)
+      session.once('connect', () => {
+        try {
+          session.setLocalWindowSize(16 * 1024 * 1024)
+        } catch {
+          // not fatal: only throughput depends on it
+        }
+      })
       session.once('close', () => this.sessions.delete(session))
     })
     this.server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {

@@ -39,7 +39,7 @@ export async function sendDirectory(call: RawDuplex, root: string, options: Walk
   let bigRunning = 0
   let finished = false
   let sliceScheduled = false
-  let drainWaiters: (() => void)[] = []
+  const drainWaiters: (() => void)[] = []
   const scratch = Buffer.allocUnsafe(SMALL_FILE + 1)
 
   let settle!: { resolve: () => void; reject: (error: Error) => void }

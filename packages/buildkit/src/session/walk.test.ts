@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toNumber } from '../proto.js'
 import { GoMode } from './filemode.js'
 import type { WalkOptions } from './walk.js'
-import { compareWalkOrder, resolveFollowPaths, walk } from './walk.js'
+import { compareNames, compareWalkOrder, resolveFollowPaths, walk } from './walk.js'
 
 let root: string
 
@@ -30,6 +30,14 @@ describe('compareWalkOrder', () => {
   it('sorts / below every other byte', () => {
     const sorted = ['a-c', 'a/b', 'a', 'a.b', 'a/b/c', 'B'].sort(compareWalkOrder)
     expect(sorted).toEqual(['B', 'a', 'a/b', 'a/b/c', 'a-c', 'a.b'])
+  })
+})
+
+describe('compareNames', () => {
+  it('orders names by their UTF-8 bytes, astral characters included', () => {
+    const names = ['b', 'B', 'a-c', 'a.b', 'a', '', 'ü', 'u', '\uffff', '\ue000', '😀', '\ud7ff', 'a😀', 'a\ufffd', 'aa', 'a ']
+    const byBytes = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)))
+    expect([...names].sort(compareNames)).toEqual(byBytes)
   })
 })
 
