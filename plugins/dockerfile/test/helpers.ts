@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto'
 import { chmod, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 /** The engine under test: `KILN_ENGINE`, default the current flavor. */
 export const ENGINE = process.env.KILN_ENGINE ?? 'docker:///run/kiln/current/docker.sock'
@@ -12,6 +13,8 @@ export const FLAVOR: 'current' | 'legacy' = ENGINE.includes('/legacy/') ? 'legac
 const SOCKET = ENGINE.replace(/^docker:\/\//, '')
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url))
+// tsx from this package's own dev dependencies (a clean install hoists nothing to the root).
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href
 const PLUGIN = fileURLToPath(new URL('../', import.meta.url))
 
 export interface Run {
@@ -38,7 +41,7 @@ function exec(command: string, args: readonly string[], options: { cwd?: string;
 
 /** Runs the `kiln` CLI from its sources, as a user would, on the engine under test. */
 export function kiln(projectDir: string, args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  return exec(join(REPO, 'node_modules/.bin/tsx'), ['--conditions=@kiln/source', join(REPO, 'packages/cli/src/bin/kiln.ts'), '-C', projectDir, '--engine', ENGINE, '--progress', 'plain', ...args], { env })
+  return exec(process.execPath, ['--conditions=@kiln/source', '--import', TSX, join(REPO, 'packages/cli/src/bin/kiln.ts'), '-C', projectDir, '--engine', ENGINE, '--progress', 'plain', ...args], { env })
 }
 
 /** Debian 12's docker 20.10 CLI against the engine under test, with BuildKit. */

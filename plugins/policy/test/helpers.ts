@@ -2,11 +2,14 @@ import { spawn } from 'node:child_process'
 import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 /** The engine under test: `KILN_ENGINE`, default the current flavor. */
 export const ENGINE = process.env.KILN_ENGINE ?? 'docker:///run/kiln/current/docker.sock'
 const REPO = fileURLToPath(new URL('../../../', import.meta.url))
+// tsx from this package's own dev dependencies (a clean install hoists nothing to the root).
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href
 
 export interface Run {
   code: number
@@ -16,7 +19,7 @@ export interface Run {
 /** Runs the `kiln` CLI from its sources, as a user would, on the engine under test. */
 export function kiln(projectDir: string, args: readonly string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(REPO, 'node_modules/.bin/tsx'), ['--conditions=@kiln/source', join(REPO, 'packages/cli/src/bin/kiln.ts'), '-C', projectDir, '--engine', ENGINE, '--progress', 'plain', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--conditions=@kiln/source', '--import', TSX, join(REPO, 'packages/cli/src/bin/kiln.ts'), '-C', projectDir, '--engine', ENGINE, '--progress', 'plain', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     const chunks: Buffer[] = []
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk))
     child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk))
