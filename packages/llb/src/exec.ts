@@ -2,8 +2,8 @@ import { invalid } from './errors.js'
 import type { PbInput, PbMeta, PbMount, PbOp, PbSecretEnv } from './pb/types.js'
 import { CacheSharingOpt, MountType, NetMode, SecurityMode } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
-import { ExecState, assertState, stateWith, type HostEntry, type NetworkMode, type SecurityModeName, type State } from './state.js'
-import { cleanPath, joinPath, makeMeta, makeMount, makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
+import { ExecState, assertState, stateEnv, stateWith, type HostEntry, type NetworkMode, type SecurityModeName, type State } from './state.js'
+import { cleanPath, internCaps, joinPath, makeMeta, makeMount, makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
 
 /** A read-write or read-only mount of another State's filesystem. */
 export interface BindMount {
@@ -117,6 +117,7 @@ export interface RunOptions extends OpOptions {
   secretEnv?: readonly SecretEnv[]
 }
 
+const NO_SECRET_ENV: readonly SecretEnv[] = Object.freeze([])
 const ULIMITS = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'])
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
@@ -217,7 +218,7 @@ export class ExecVertex implements Vertex {
     }
     if (secretEnv.length > 0) caps.add('exec.secretenv')
     this.mountTemplates = templates
-    this.baseCaps = [...caps]
+    this.baseCaps = internCaps(caps)
     this.name = (meta.args ?? []).join(' ')
   }
 
@@ -243,7 +244,7 @@ export class ExecVertex implements Vertex {
     let meta = this.pbMeta
     if (context.hasCaps) {
       // Like Go: engines that set a default PATH get the cap; for others the emitter adds PATH itself.
-      if (context.support('exec.meta.setsdefaultpath') === 'enabled') caps = [...caps, 'exec.meta.setsdefaultpath']
+      if (context.support('exec.meta.setsdefaultpath') === 'enabled') caps = internCaps([...caps, 'exec.meta.setsdefaultpath'])
       else if (!this.hasPath) meta = makeMeta(meta, [...(meta.env ?? []), `PATH=${DEFAULT_PATH}`])
     }
     const inputs: PbInput[] = []
@@ -285,7 +286,7 @@ export function runExec(state: State, options: RunOptions): ExecState {
   const cwd = options.cwd === undefined ? state.getDir() : options.cwd.startsWith('/') ? cleanPath(options.cwd) : joinPath('/', state.getDir(), options.cwd)
   const user = options.user ?? state.getUser()
   const hostname = options.hostname ?? state.getHostname()
-  const extraHosts = [...state.getExtraHosts(), ...(options.extraHosts ?? [])]
+  const extraHosts = options.extraHosts?.length ? [...state.getExtraHosts(), ...options.extraHosts] : state.getExtraHosts()
 
   const meta: PbMeta = { args, cwd }
   if (user) meta.user = user
@@ -352,11 +353,11 @@ export function runExec(state: State, options: RunOptions): ExecState {
   }
   const vertex = new ExecVertex(
     meta,
-    scopedEnv(scoped),
+    stateEnv(scoped),
     mounts,
     secrets,
     ssh,
-    (options.secretEnv ?? []).map((secret) => ({ ...secret })),
+    options.secretEnv?.length ? options.secretEnv.map((secret) => ({ ...secret })) : NO_SECRET_ENV,
     options.network ?? state.getNetwork(),
     options.security ?? state.getSecurity(),
     state.getPlatform(),
@@ -366,7 +367,4 @@ export function runExec(state: State, options: RunOptions): ExecState {
   return new ExecState(stateWith(state, { output: { vertex, index: rootIndex } }), vertex)
 }
 
-function scopedEnv(state: State): readonly (readonly [string, string])[] {
-  return stateWith(state, {}).env
-}
 

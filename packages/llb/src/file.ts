@@ -2,7 +2,7 @@ import { invalid } from './errors.js'
 import type { Int64, PbChownOpt, PbFileAction, PbInput, PbOp, PbUserOpt } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { assertState, type State } from './state.js'
-import { cleanPath, joinPath, makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
+import { cleanPath, internCaps, joinPath, makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
 
 /** Owner of created files: a uid/gid number, or a user/group name resolved in the target's /etc/passwd. */
 export interface Owner {
@@ -286,7 +286,7 @@ export class FileVertex implements Vertex {
       return pb
     })
     const op: PbOp = makeOp({ inputs, file: { actions }, platform: platformToPB(this.platform ?? context.platform), constraints: EMPTY_CONSTRAINTS })
-    return { op, caps: [...caps], name: fileOpName(this.actions), options: this.options }
+    return { op, caps: internCaps(caps), name: fileOpName(this.actions), options: this.options }
   }
 }
 

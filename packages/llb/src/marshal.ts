@@ -6,7 +6,7 @@ import { Writer, encode, encodeMessage, encodeOp } from './pb/codec.js'
 import type { PbDefinition, PbInput, PbOp, PbOpMetadata } from './pb/types.js'
 import { defaultPlatform, normalizePlatform, type Platform } from './platform.js'
 import type { State } from './state.js'
-import { metadataToPB, type BuildContext, type CapSupport, type OpOptions, type Output, type Vertex } from './vertex.js'
+import { metadataToPB, type BuildContext, type BuiltOp, type CapSupport, type OpOptions, type Output, type Vertex } from './vertex.js'
 
 /** The default message limit: dockerd refuses gRPC messages over 4 MiB (wire doc 11.11, 13.10). */
 export const DEFAULT_MAX_DEFINITION_BYTES = 4 * 1024 * 1024
@@ -47,28 +47,43 @@ export interface DefinitionOp {
  * the ops by digest. Immutable.
  */
 export class Definition {
+  #ops: ReadonlyMap<string, DefinitionOp> | undefined
+  readonly #list: readonly DefinitionOp[]
+
   /** @internal */
   constructor(
     /** The serialized `pb.Definition`. */
     readonly bytes: Uint8Array,
-    /** The ops in `def` order (depth-first post-order, terminal op last), keyed by digest. */
-    readonly ops: ReadonlyMap<string, DefinitionOp>,
+    /** The ops in `def` order (terminal op last); the `ops` map is built from them on first use. */
+    ops: readonly DefinitionOp[],
     /** Digest of the op whose output is the result; undefined for scratch. */
     readonly digest: string | undefined,
     /** Which output of that op is the result. */
     readonly outputIndex: number,
     /** Digest of the terminal op (the last element of `def`). */
     readonly terminal: string | undefined,
-  ) {}
+  ) {
+    this.#list = ops
+  }
+
+  /** The ops in `def` order (depth-first post-order, terminal op last), keyed by digest. */
+  get ops(): ReadonlyMap<string, DefinitionOp> {
+    if (this.#ops === undefined) {
+      const ops = new Map<string, DefinitionOp>()
+      for (const op of this.#list) ops.set(op.digest, op)
+      this.#ops = ops
+    }
+    return this.#ops
+  }
 
   /** The op bytes in `def` order. */
   get def(): Uint8Array[] {
-    return [...this.ops.values()].map((op) => op.bytes)
+    return this.#list.map((op) => op.bytes)
   }
 
   /** The metadata map (`Definition.metadata`). */
   get metadata(): Record<string, PbOpMetadata> {
-    return Object.fromEntries([...this.ops.values()].map((op) => [op.digest, op.metadata]))
+    return Object.fromEntries(this.#list.map((op) => [op.digest, op.metadata]))
   }
 
   /** toPB: the `pb.Definition` message. */
@@ -79,33 +94,80 @@ export class Definition {
   /** Every cap id the ops ask for, terminal op included. */
   caps(): Set<string> {
     const caps = new Set<string>()
-    for (const op of this.ops.values()) for (const cap of Object.keys(op.metadata.caps ?? {})) caps.add(cap)
+    for (const op of this.#list) for (const cap of Object.keys(op.metadata.caps ?? {})) caps.add(cap)
     return caps
   }
 
   /** `buildctl debug dump-llb` output: one JSON object per op, one per line. */
   dumpJson(): string {
-    return dumpJsonOps([...this.ops.values()])
+    return dumpJsonOps(this.#list.slice())
   }
 
   /** `buildctl debug dump-llb --dot` output. */
   dumpDot(): string {
-    return dumpDotOps([...this.ops.values()])
+    return dumpDotOps(this.#list.slice())
   }
 }
 
 let processUniqueId: string | undefined
 let marshalEpoch = 0
-const EPOCH = Symbol('kiln.llb.marshal.epoch')
-const DIGEST = Symbol('kiln.llb.marshal.digest')
-const TARGET = Symbol('kiln.llb.marshal.target')
-const INPUT = Symbol('kiln.llb.marshal.input')
+
+/**
+ * What an op's bytes depend on besides the graph: the default platform, the engine's caps and the local unique id.
+ * Interned, so a vertex's memo is valid for a marshal when its `context` is the same object.
+ */
+interface ContextKey {
+  readonly key: string
+}
+
+const contextKeys = new Map<string, ContextKey>()
+
+function contextKey(platform: Platform, caps: EngineCaps | ReadonlySet<string> | undefined, localUniqueId: string): ContextKey {
+  let capsKey = '-'
+  if (caps) {
+    const enabled = caps instanceof Set ? (caps as ReadonlySet<string>) : (caps as EngineCaps).enabled
+    const disabled = caps instanceof Set ? undefined : (caps as EngineCaps).disabled
+    capsKey = `${[...enabled].sort().join(',')}|${disabled ? [...disabled].map(([cap, reason]) => `${cap}=${reason}`).sort().join(',') : ''}`
+  }
+  const key = `${JSON.stringify(platform)}\n${capsKey}\n${localUniqueId}`
+  let interned = contextKeys.get(key)
+  if (!interned) {
+    // A process marshals against a handful of engines and platforms; bound the table anyway.
+    if (contextKeys.size >= 256) contextKeys.clear()
+    interned = { key }
+    contextKeys.set(key, interned)
+  }
+  return interned
+}
+
+const MEMO = Symbol('kiln.llb.marshal.memo')
+
+/**
+ * What marshal keeps on a vertex (in one symbol slot): the op it marshalled to in `context`, reused by later marshals
+ * in the same context (Kiln marshals one Definition per target, and targets share sub-graphs), and the per-marshal
+ * visit mark. Vertices are immutable, so an op's bytes only depend on the vertex and the context.
+ */
+interface Memo {
+  vertex: Vertex
+  /** Epoch of the marshal that last visited the vertex. */
+  mark: number
+  context: ContextKey | undefined
+  target: Vertex
+  /** The op as marshalled in `context`; undefined until built. */
+  op: DefinitionOp | undefined
+  /** The shared `pb.Input` of output 0. */
+  input0: PbInput | undefined
+  /** The first 32 bits of the digest, for sorting without string compares. */
+  key: number
+  /** Per marshal: the memo standing for this digest (the first in post-order), and its op with merged metadata. */
+  canonical: Memo | undefined
+  final: DefinitionOp | undefined
+  /** Epoch of the marshal that emitted the op into `def`. */
+  emitted: number
+}
 
 interface VertexSlots {
-  [EPOCH]?: number
-  [DIGEST]?: string | undefined
-  [TARGET]?: Vertex
-  [INPUT]?: PbInput | undefined
+  [MEMO]?: Memo
 }
 
 function capSupport(caps: EngineCaps | ReadonlySet<string> | undefined): ((cap: string) => CapSupport) | undefined {
@@ -136,161 +198,325 @@ function mergeMetadata(into: PbOpMetadata, from: PbOpMetadata): PbOpMetadata {
   return out
 }
 
-/** One op while marshalling; the same record ends up in `Definition.ops`. */
-interface Built extends DefinitionOp {
-  metadata: PbOpMetadata
-}
+const NO_INPUTS: readonly PbInput[] = Object.freeze([])
 
 /** @internal Implements {@link State.marshal}. */
 export function marshalState(state: State, options: MarshalOptions): Definition {
   const support = capSupport(options.caps)
   const engine = options.engine ?? 'the engine'
-  // Per-marshal state lives in symbol slots on the vertices, stamped with this marshal's epoch: cheaper than Maps
-  // keyed by vertex (no identity hashing), invisible to users, and safe because marshal is synchronous.
+  const platform = options.platform === undefined ? defaultPlatform() : normalizePlatform(options.platform)
+  const localUniqueId = options.localUniqueId ?? (processUniqueId ??= crypto.randomBytes(13).toString('hex'))
+  const contextId = contextKey(platform, options.caps, localUniqueId)
+  // Marshal is synchronous: a vertex's memo is marked with this epoch once visited.
   const epoch = ++marshalEpoch
-  const slot = (vertex: Vertex) => vertex as unknown as VertexSlots
+  const memoOf = (vertex: Vertex) => (vertex as unknown as VertexSlots)[MEMO]
   const context: BuildContext = {
-    platform: options.platform === undefined ? defaultPlatform() : normalizePlatform(options.platform),
-    localUniqueId: options.localUniqueId ?? (processUniqueId ??= crypto.randomBytes(13).toString('hex')),
+    platform,
+    localUniqueId,
     hasCaps: support !== undefined,
     support: support ?? (() => 'enabled'),
     input(output: Output): PbInput {
-      const slots = slot(output.vertex)
-      if (slots[EPOCH] !== epoch || slots[DIGEST] === undefined) throw new Error('llb: input marshalled out of order')
-      const digest = slots[DIGEST]
-      if (output.index !== 0) return { digest, index: output.index }
-      // Output 0 is by far the most read: one shared, frozen Input per vertex and marshal.
-      return (slots[INPUT] ??= Object.freeze({ digest }))
+      const memo = memoOf(output.vertex)
+      if (memo === undefined || memo.mark !== epoch || memo.op === undefined) throw new Error('llb: input marshalled out of order')
+      if (output.index !== 0) return { digest: memo.op.digest, index: output.index }
+      // Output 0 is by far the most read: one shared, frozen Input per vertex and context.
+      return (memo.input0 ??= Object.freeze({ digest: memo.op.digest }))
     },
   }
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_DEFINITION_BYTES
   const result = state.output()
-  if (!result) return new Definition(encode('Definition', {}), new Map(), undefined, 0, undefined)
+  if (!result) return new Definition(encode('Definition', {}), [], undefined, 0, undefined)
 
-  // 1. Vertices in post-order (inputs first), lowering each once. Iterative: chains may be 10k+ deep.
-  const visit = (vertex: Vertex): Vertex => {
-    const slots = slot(vertex)
-    slots[EPOCH] = epoch
-    slots[DIGEST] = undefined
-    slots[INPUT] = undefined
-    const target = (support && vertex.lower?.(context)) || vertex
-    slots[TARGET] = target
-    return target
+  // 1. Vertices in post-order (inputs first), lowering each once per context. Iterative: chains may be 100k+ deep.
+  const visit = (vertex: Vertex): Memo => {
+    const slots = vertex as unknown as VertexSlots
+    let memo = slots[MEMO]
+    if (memo === undefined) {
+      memo = { vertex, mark: epoch, context: contextId, target: vertex, op: undefined, input0: undefined, key: 0, canonical: undefined, final: undefined, emitted: 0 }
+      slots[MEMO] = memo
+    } else {
+      memo.mark = epoch
+      if (memo.context === contextId) return memo
+      memo.context = contextId
+      memo.op = undefined
+      memo.input0 = undefined
+    }
+    memo.target = (support && vertex.lower?.(context)) || vertex
+    return memo
   }
-  const order: Vertex[] = []
-  // Parallel stacks (vertex, its inputs, next input) instead of one tuple per vertex.
-  const stackVertex: Vertex[] = [result.vertex]
-  const stackInputs: (readonly Output[])[] = [visit(result.vertex).inputs()]
+  const order: Memo[] = []
+  // Parallel stacks (memo, its inputs, next input) instead of one tuple per vertex.
+  const stackMemo: Memo[] = [visit(result.vertex)]
+  const stackInputs: (readonly Output[])[] = [(stackMemo[0] as Memo).target.inputs()]
   const stackNext: number[] = [0]
-  while (stackVertex.length > 0) {
-    const top = stackVertex.length - 1
+  while (stackMemo.length > 0) {
+    const top = stackMemo.length - 1
     const inputs = stackInputs[top] as readonly Output[]
     const next = stackNext[top] as number
     if (next < inputs.length) {
       stackNext[top] = next + 1
       const child = (inputs[next] as Output).vertex
-      if (slot(child)[EPOCH] !== epoch) {
-        stackVertex.push(child)
-        stackInputs.push(visit(child).inputs())
+      if (memoOf(child)?.mark !== epoch) {
+        const memo = visit(child)
+        stackMemo.push(memo)
+        stackInputs.push(memo.target.inputs())
         stackNext.push(0)
       }
       continue
     }
-    order.push(stackVertex.pop() as Vertex)
+    order.push(stackMemo.pop() as Memo)
     stackInputs.pop()
     stackNext.pop()
   }
 
-  // 2. Build, check caps, serialize and hash each vertex; identical ops collapse to one digest.
-  const byDigest = new Map<string, Built>()
-  for (const vertex of order) {
-    const target = slot(vertex)[TARGET] as Vertex
+  // 2. Build, check caps, serialize and hash each vertex not marshalled in this context before.
+  const checkedCaps = new Map<readonly string[], CheckedCaps>()
+  for (let n = 0; n < order.length; n++) {
+    const memo = order[n] as Memo
+    if (memo.op !== undefined) continue
+    const target = memo.target
     const built = target.build(context)
-    const caps: string[] = []
-    for (const cap of built.caps) {
-      if (NEVER_SEND_CAPS.has(cap)) continue
-      const stand = context.support(cap)
-      if (stand === 'enabled') caps.push(cap)
-      else if (stand === 'disabled' && (cap === 'mergeop' || cap === 'diffop')) continue // builds without the cap (wire doc 13.6)
-      else throw unsupported(cap, stand, built.name, built.options, target, engine, disabledReason(options.caps, cap))
+    let checked = checkedCaps.get(built.caps)
+    if (checked === undefined) {
+      const caps = checkCaps(built, target, context, options.caps, engine)
+      checked = { caps, plain: metadataToPB({}, caps) }
+      checkedCaps.set(built.caps, checked)
     }
-    caps.sort()
     const bytes = encodeOp(built.op)
     const digest = digestOf(bytes)
-    slot(vertex)[DIGEST] = digest
-    const metadata = metadataToPB(built.options, caps)
-    const known = byDigest.get(digest)
-    if (known) known.metadata = mergeMetadata(known.metadata, metadata)
-    else byDigest.set(digest, { digest, bytes, op: built.op, metadata, name: built.options.customName ?? built.name })
+    const metadata = hasOpOptions(built.options) ? metadataToPB(built.options, checked.caps) : checked.plain
+    memo.op = { digest, bytes, op: built.op, metadata, name: built.options.customName ?? built.name }
+    memo.key = digestKey(digest)
   }
 
-  // 3. Go's order: depth-first post-order by content from the result, each digest once, terminal op last.
-  const resultDigest = slot(result.vertex)[DIGEST] as string
-  const ops = new Map<string, DefinitionOp>()
-  const emitted = new Set<string>([resultDigest])
-  const walk: [Built, number][] = [[byDigest.get(resultDigest) as Built, 0]]
-  while (walk.length > 0) {
-    const top = walk[walk.length - 1] as [Built, number]
-    const inputs = top[0].op.inputs ?? []
-    if (top[1] < inputs.length) {
-      const digest = (inputs[top[1]++] as PbInput).digest as string
-      if (!emitted.has(digest)) {
-        emitted.add(digest)
-        walk.push([byDigest.get(digest) as Built, 0])
+  // 3. Sort by digest (numbers, not strings: the first 32 bits, then the index), which finds identical ops (one
+  // digest, merged metadata) and gives the metadata map its order.
+  const sorted = sortByDigest(order)
+  const canonical: Memo[] = []
+  for (let i = 0; i < sorted.length; i++) {
+    const memo = sorted[i] as Memo
+    const previous = canonical[canonical.length - 1]
+    const op = memo.op as DefinitionOp
+    if (previous !== undefined && previous.key === memo.key && (previous.op as DefinitionOp).digest === op.digest) {
+      memo.canonical = previous
+      // `sorted` keeps post-order among equal digests, so metadata merges in the order Go's emitter sees it.
+      const into = previous.final as DefinitionOp
+      previous.final = { ...into, metadata: mergeMetadata(into.metadata, op.metadata) }
+      continue
+    }
+    memo.canonical = memo
+    memo.final = op
+    canonical.push(memo)
+  }
+
+  // 4. Go's order: depth-first post-order by content from the result, each digest once, terminal op last. Inputs
+  // are found by digest with a binary search of the sorted ops.
+  const resultMemo = (memoOf(result.vertex) as Memo).canonical as Memo
+  const resultDigest = (resultMemo.op as DefinitionOp).digest
+  const list: DefinitionOp[] = []
+  const walkMemo: Memo[] = [resultMemo]
+  const walkNext: number[] = [0]
+  resultMemo.emitted = epoch
+  while (walkMemo.length > 0) {
+    const top = walkMemo.length - 1
+    const current = walkMemo[top] as Memo
+    const final = current.final as DefinitionOp
+    const inputs = final.op.inputs ?? NO_INPUTS
+    const next = walkNext[top] as number
+    if (next < inputs.length) {
+      walkNext[top] = next + 1
+      const child = findDigest(canonical, (inputs[next] as PbInput).digest as string)
+      if (child.emitted !== epoch) {
+        child.emitted = epoch
+        walkMemo.push(child)
+        walkNext.push(0)
       }
       continue
     }
-    walk.pop()
-    ops.set(top[0].digest, top[0])
+    walkMemo.pop()
+    walkNext.pop()
+    list.push(final)
   }
   const terminalOp: PbOp = { inputs: [result.index === 0 ? { digest: resultDigest } : { digest: resultDigest, index: result.index }] }
   const terminalBytes = encode('Op', terminalOp)
   const terminal = digestOf(terminalBytes)
-  const terminalCaps: Record<string, boolean> = { constraints: true, platform: true }
-  for (const op of ops.values()) {
-    if (op.metadata.ignoreCache) terminalCaps['meta.ignorecache'] = true
-    if (op.metadata.description) terminalCaps['meta.description'] = true
-    if (op.metadata.exportCache) terminalCaps['meta.exportcache'] = true
+  let ignoreCache = false
+  let description = false
+  let exportCache = false
+  for (let i = 0; i < list.length; i++) {
+    const metadata = (list[i] as DefinitionOp).metadata
+    if (metadata.ignoreCache) ignoreCache = true
+    if (metadata.description) description = true
+    if (metadata.exportCache) exportCache = true
   }
-  ops.set(terminal, { digest: terminal, bytes: terminalBytes, op: terminalOp, metadata: { caps: terminalCaps }, name: 'terminal' })
+  const terminalCaps: Record<string, boolean> = { constraints: true, platform: true }
+  if (ignoreCache) terminalCaps['meta.ignorecache'] = true
+  if (description) terminalCaps['meta.description'] = true
+  if (exportCache) terminalCaps['meta.exportcache'] = true
+  const terminalDef: DefinitionOp = { digest: terminal, bytes: terminalBytes, op: terminalOp, metadata: { caps: terminalCaps }, name: 'terminal' }
+  list.push(terminalDef)
 
-  const bytes = encodeDefinition(ops)
+  // The metadata map in digest order: the emitted ops (a vertex may list an input its op does not use), with the
+  // terminal op at its place.
+  const byDigest: DefinitionOp[] = []
+  let placed = false
+  for (let i = 0; i < canonical.length; i++) {
+    const memo = canonical[i] as Memo
+    if (memo.emitted !== epoch) continue
+    const op = memo.final as DefinitionOp
+    if (!placed && terminal < op.digest) {
+      byDigest.push(terminalDef)
+      placed = true
+    }
+    byDigest.push(op)
+  }
+  if (!placed) byDigest.push(terminalDef)
+
+  const bytes = encodeDefinition(list, byDigest)
   if (bytes.length > maxBytes) {
-    const largest = [...ops.values()].reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a))
+    const largest = list.reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a))
     throw new LlbError(
       'LLB_DEFINITION_TOO_LARGE',
       `Expected the LLB definition to fit the ${maxBytes}-byte message limit of ${engine}, received ${bytes.length} bytes ` +
-        `(${ops.size} ops; the largest is "${largest.name}" with ${largest.bytes.length} bytes). ` +
+        `(${list.length} ops; the largest is "${largest.name}" with ${largest.bytes.length} bytes). ` +
         'Move large file contents into a local source instead of mkfile.',
       { size: bytes.length, limit: maxBytes, engine, op: largest.name },
     )
   }
-  return new Definition(bytes, ops, resultDigest, result.index, terminal)
+  return new Definition(bytes, list, resultDigest, result.index, terminal)
 }
 
 /**
- * Serializes `pb.Definition` straight from the ops map (def in order, metadata sorted by digest): the same bytes as
+ * The caps an op sends, sorted: those the engine has enabled (all without caps), minus the ones never sent. Throws
+ * `LLB_UNSUPPORTED_CAP` for a cap the engine lacks, except merge and diff on engines that have them disabled.
+ */
+function checkCaps(built: BuiltOp, target: Vertex, context: BuildContext, engineCaps: MarshalOptions['caps'], engine: string): readonly string[] {
+  const caps: string[] = []
+  for (const cap of built.caps) {
+    if (NEVER_SEND_CAPS.has(cap)) continue
+    const stand = context.support(cap)
+    if (stand === 'enabled') caps.push(cap)
+    else if (stand === 'disabled' && (cap === 'mergeop' || cap === 'diffop')) continue // builds without the cap (wire doc 13.6)
+    else throw unsupported(cap, stand, built.name, built.options, target, engine, disabledReason(engineCaps, cap))
+  }
+  return caps.sort()
+}
+
+/** Encoded `OpMetadata` values by object: most ops share a handful of frozen metadata objects. */
+const metadataBytes = new WeakMap<PbOpMetadata, Uint8Array>()
+
+function encodedMetadata(metadata: PbOpMetadata, writer: Writer): Uint8Array {
+  let bytes = metadataBytes.get(metadata)
+  if (bytes === undefined) {
+    writer.reset()
+    encodeMessage(writer, 'OpMetadata', metadata)
+    bytes = writer.finish()
+    if (Object.isFrozen(metadata)) metadataBytes.set(metadata, bytes)
+  }
+  return bytes
+}
+
+const metadataWriter = new Writer(1024)
+
+/**
+ * Serializes `pb.Definition` straight from the ops (def in order, metadata in digest order): the same bytes as
  * `encode('Definition', …)` without building a 10k-key object first.
  */
-function encodeDefinition(ops: ReadonlyMap<string, DefinitionOp>): Uint8Array {
-  const writer = new Writer(64 * 1024)
-  for (const op of ops.values()) {
+function encodeDefinition(list: readonly DefinitionOp[], byDigest: readonly DefinitionOp[]): Uint8Array {
+  let size = 0
+  for (let i = 0; i < list.length; i++) size += (list[i] as DefinitionOp).bytes.length + 6 + 96
+  const writer = new Writer(size + 1024)
+  for (let i = 0; i < list.length; i++) {
     writer.tag(1, 2)
-    writer.bytes(op.bytes)
+    writer.bytes((list[i] as DefinitionOp).bytes)
   }
-  const digests = [...ops.keys()].sort()
-  for (const digest of digests) {
+  for (let i = 0; i < byDigest.length; i++) {
+    const op = byDigest[i] as DefinitionOp
+    const metadata = encodedMetadata(op.metadata, metadataWriter)
     writer.tag(2, 2)
     const entry = writer.begin()
     writer.tag(1, 2)
-    writer.string(digest)
+    writer.string(op.digest)
     writer.tag(2, 2)
-    const value = writer.begin()
-    encodeMessage(writer, 'OpMetadata', (ops.get(digest) as DefinitionOp).metadata)
-    writer.end(value)
+    writer.bytes(metadata)
     writer.end(entry)
   }
   return writer.finish()
+}
+
+/** Caps checked for one `BuiltOp.caps` list, and the metadata of ops without options. */
+interface CheckedCaps {
+  readonly caps: readonly string[]
+  readonly plain: PbOpMetadata
+}
+
+function hasOpOptions(options: OpOptions): boolean {
+  return options.customName !== undefined || options.description !== undefined || options.ignoreCache === true || options.progressGroup !== undefined
+}
+
+/** The first 32 bits of a `sha256:<hex>` digest (hex digits from offset 7). */
+function digestKey(digest: string): number {
+  let key = 0
+  for (let i = 7; i < 15; i++) {
+    const c = digest.charCodeAt(i)
+    key = key * 16 + (c <= 57 ? c - 48 : c - 87)
+  }
+  return key
+}
+
+const INDEX_BITS = 2 ** 21
+
+/**
+ * Memos in digest order, and in post-order among equal digests. Packs (32-bit key, index) into one double and
+ * sorts a Float64Array natively; runs with equal keys (rare) are then ordered by the full digest.
+ */
+function sortByDigest(order: readonly Memo[]): Memo[] {
+  const n = order.length
+  if (n >= INDEX_BITS) {
+    return order.slice().sort((a, b) => {
+      const da = (a.op as DefinitionOp).digest
+      const db = (b.op as DefinitionOp).digest
+      return da < db ? -1 : da > db ? 1 : 0
+    })
+  }
+  const packed = new Float64Array(n)
+  for (let i = 0; i < n; i++) packed[i] = (order[i] as Memo).key * INDEX_BITS + i
+  packed.sort()
+  const sorted = new Array<Memo>(n)
+  for (let i = 0; i < n; i++) sorted[i] = order[(packed[i] as number) % INDEX_BITS] as Memo
+  for (let i = 0; i < n - 1; ) {
+    let j = i + 1
+    const key = (sorted[i] as Memo).key
+    while (j < n && (sorted[j] as Memo).key === key) j++
+    if (j - i > 1) {
+      // Stable: equal digests keep post-order.
+      const run = sorted.slice(i, j).sort((a, b) => {
+        const da = (a.op as DefinitionOp).digest
+        const db = (b.op as DefinitionOp).digest
+        return da < db ? -1 : da > db ? 1 : 0
+      })
+      for (let k = 0; k < run.length; k++) sorted[i + k] = run[k] as Memo
+    }
+    i = j
+  }
+  return sorted
+}
+
+/** The canonical memo of a digest, by binary search on the sorted canonical memos. */
+function findDigest(canonical: readonly Memo[], digest: string): Memo {
+  const key = digestKey(digest)
+  let low = 0
+  let high = canonical.length - 1
+  while (low <= high) {
+    const middle = (low + high) >>> 1
+    const memo = canonical[middle] as Memo
+    const other = (memo.op as DefinitionOp).digest
+    const order = memo.key !== key ? memo.key - key : other === digest ? 0 : other < digest ? -1 : 1
+    if (order === 0) return memo
+    if (order < 0) low = middle + 1
+    else high = middle - 1
+  }
+  throw new Error(`llb: input ${digest} was not marshalled`)
 }
 
 function unsupported(cap: string, stand: CapSupport, name: string, options: OpOptions, vertex: Vertex, engine: string, reason: string | undefined): LlbError {

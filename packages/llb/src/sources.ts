@@ -3,7 +3,7 @@ import { normalizeImageRef } from './image-ref.js'
 import type { PbOp } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, normalizePlatform, platformToPB, type Platform } from './platform.js'
 import { State, type ImageConfig } from './state.js'
-import { joinPath, makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
+import { internCaps, joinPath, makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
 
 /** A source op: `docker-image://`, `local://`, `git://`, `http(s)://`, `oci-layout://`. */
 export class SourceVertex implements Vertex {
@@ -42,7 +42,7 @@ export class SourceVertex implements Vertex {
       platform: this.platformSpecific ? platformToPB(this.platform ?? context.platform) : undefined,
       constraints: EMPTY_CONSTRAINTS,
     })
-    return { op, caps: [...caps], name: this.identifier, options: this.options }
+    return { op, caps: internCaps(caps), name: this.identifier, options: this.options }
   }
 }
 

@@ -78,6 +78,11 @@ export function stateWith(state: State, changes: Partial<StateData>): StateData 
   return withChanges((state as unknown as { data: StateData }).data, changes)
 }
 
+/** @internal A State's environment, as `[key, value]` pairs; for op constructors in this package. */
+export function stateEnv(state: State): readonly (readonly [string, string])[] {
+  return (state as unknown as { data: StateData }).data.env
+}
+
 /** A reusable tweak of a State: `state.with(addEnv('CI', '1'), dir('/src'))`. */
 export type StateOption = (state: State) => State
 
@@ -97,9 +102,12 @@ export class State {
   /** @internal */
   protected readonly data: StateData
 
-  /** @internal Use the source functions (`image`, `local`, `scratch`, …) instead. */
-  constructor(data: Partial<StateData> = {}) {
-    this.data = Object.freeze(withChanges(EMPTY, data))
+  /**
+   * @internal Use the source functions (`image`, `local`, `scratch`, …) instead. `adopted` is complete, frozen
+   * data from another State, taken as is (one allocation per State instead of two).
+   */
+  constructor(data: Partial<StateData> = {}, adopted?: StateData) {
+    this.data = adopted ?? Object.freeze(withChanges(EMPTY, data))
   }
 
   /** Brand for {@link isState}; shared by every copy of this package. */
@@ -109,7 +117,7 @@ export class State {
 
   /** @internal A copy with some fields changed. */
   protected next(changes: Partial<StateData>): State {
-    return new State(withChanges(this.data, changes))
+    return new State(undefined, Object.freeze(withChanges(this.data, changes)))
   }
 
   /** The output this State stands for; `undefined` for scratch. */
@@ -271,13 +279,13 @@ export class State {
  */
 export class ExecState extends State {
   /** @internal */
-  constructor(data: Partial<StateData>, private readonly exec: ExecVertex) {
-    super(data)
+  constructor(data: StateData, private readonly exec: ExecVertex) {
+    super(undefined, Object.isFrozen(data) ? data : Object.freeze(data))
   }
 
   /** The root filesystem after the process ran. */
   root(): State {
-    return new State(this.data)
+    return new State(undefined, this.data)
   }
 
   /**

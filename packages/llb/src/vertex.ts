@@ -62,6 +62,23 @@ export interface Output {
   readonly index: number
 }
 
+const internedCaps = new Map<string, readonly string[]>()
+
+/**
+ * @internal One shared, frozen array per cap list: marshal checks each distinct list against the engine once,
+ * keyed by identity.
+ */
+export function internCaps(caps: Iterable<string>): readonly string[] {
+  const list = [...caps]
+  const key = list.join('\n')
+  let interned = internedCaps.get(key)
+  if (!interned) {
+    interned = Object.freeze(list)
+    internedCaps.set(key, interned)
+  }
+  return interned
+}
+
 const capMaps = new Map<string, Record<string, boolean>>()
 
 /** A frozen caps map shared by every op with the same (sorted) caps. */
