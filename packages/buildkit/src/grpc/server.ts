@@ -157,10 +157,13 @@ export class ServerCall extends EventEmitter {
     return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
   }
 
-  /** Hands the queued messages to HTTP/2: small ones copied into one buffer, big payloads as they are. */
-  private flush(): void {
+  /**
+   * Hands the queued messages to HTTP/2 now (otherwise that happens after the current I/O phase): small ones
+   * copied into one buffer, big payloads as they are. For a writer that has just queued a whole batch.
+   */
+  flush(): void {
     this.flushScheduled = false
-    if (this.batch.length === 0 || this.destroyed) return
+    if (this.batch.length === 0 || this.destroyed || this.stream.destroyed) return
     this.sendHeaders()
     const parts = this.batch
     const total = this.batchBytes
@@ -218,6 +221,8 @@ export class ServerCall extends EventEmitter {
   private finish(status: ServiceError): void {
     if (this.writableEnded || this.destroyed) return
     this.writableEnded = true
+    // Reset by the peer, with 'close' still to come: there is nobody to tell.
+    if (this.stream.destroyed || this.stream.closed) return
     const trailers: http2.OutgoingHttpHeaders = { 'grpc-status': String(status.code) }
     if (status.details) trailers['grpc-message'] = encodeURIComponent(status.details)
     if (!this.headersSent && this.batch.length === 0) {

@@ -202,6 +202,11 @@ function minor(rdev: bigint): number {
 
 /** Entries handed over at once (and the most lstat calls made between two turns of the event loop). */
 const BATCH = 512
+/**
+ * Longest the walk holds the event loop. An lstat usually takes microseconds, but one whose inode is not cached
+ * waits for the disk: the time is checked after every call.
+ */
+const SLICE_MS = 10
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
@@ -234,15 +239,17 @@ export async function walkTree(root: string, options: WalkOptions, onBatch: (ent
   const hardlinks = new Map<string, string>()
   let batch: RawEntry[] = []
   let statsSinceYield = 0
+  let sliceStart = performance.now()
 
   const flush = async (): Promise<void> => {
-    statsSinceYield = 0
     if (batch.length > 0) {
       const entries = batch
       batch = []
       await onBatch(entries)
     }
     await nextTurn()
+    statsSinceYield = 0
+    sliceStart = performance.now()
   }
 
   const toEntry = (path: string, absolutePath: string, stats: BigIntStats): RawEntry | undefined => {
@@ -294,7 +301,7 @@ export async function walkTree(root: string, options: WalkOptions, onBatch: (ent
     const prefix = relative === '' ? '' : `${relative}/`
     const absolutePrefix = absolute.endsWith('/') ? absolute : `${absolute}/`
     for (let index = 0; index < names.length; index++) {
-      if (++statsSinceYield >= BATCH) await flush()
+      if (++statsSinceYield >= BATCH || performance.now() - sliceStart > SLICE_MS) await flush()
       const name = names[index] as string
       const absolutePath = absolutePrefix + name
       const stat = lstatEntry(absolutePath)
