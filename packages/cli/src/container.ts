@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve } from 'node:path'
 import type { Reporter } from '@kiln/core'
 import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe'
+import type { BuildkitClient } from '@kiln/buildkit'
 import type { BuildkitEngine } from './engine/buildkit-engine.js'
+import { EarlyConnection } from './engine/early.js'
 import type { BuiltinPluginModules } from './plugins/discover.js'
 import type { Io } from './io.js'
 import type { GlobalOptions } from './main.js'
@@ -28,6 +30,7 @@ export const Tokens = {
   Cwd: Symbol('Cwd'),
   ProjectLoader: Symbol('ProjectLoader'),
   EngineConnector: Symbol('EngineConnector'),
+  EarlyConnection: Symbol('EarlyConnection'),
   Redactor: Symbol('Redactor'),
   Reporter: Symbol('Reporter'),
   Runtime: Symbol('Runtime'),
@@ -100,11 +103,20 @@ export function createCommandContainer(io: Io, options: GlobalOptions): Dependen
         ))
     }),
   })
+  // The BuildKit client (gRPC, the session server) loads only for commands that talk to an engine. `kiln run`
+  // starts the connection (and the capability probe) early, while the config and plugins load.
+  child.register(Tokens.EarlyConnection, {
+    useValue: new EarlyConnection<BuildkitClient>(async () => {
+      const client = await (await import('./engine/connect.js')).connectClient({ ...(options.engine === undefined ? {} : { address: options.engine }), env: io.env })
+      client.capabilities().catch(() => undefined)
+      return client
+    }),
+  })
   child.register(Tokens.EngineConnector, {
-    useFactory: instanceCachingFactory<EngineConnector>(
-      // The BuildKit client (gRPC, the session server) loads only for commands that talk to an engine.
-      () => async (projectDir) => (await import('./engine/connect.js')).connectEngine({ ...(options.engine === undefined ? {} : { address: options.engine }), env: io.env, projectDir }),
-    ),
+    useFactory: instanceCachingFactory<EngineConnector>((c) => async (projectDir) => {
+      const client = c.resolve<EarlyConnection<BuildkitClient>>(Tokens.EarlyConnection).take()
+      return (await import('./engine/connect.js')).engineFor(await client, projectDir)
+    }),
   })
   child.register(Tokens.Reporter, {
     useFactory: instanceCachingFactory<Reporter>(() => createReporter(resolveProgressMode(options.progress, { stdout: io.stdout, stderr: io.stderr, env: io.env }), { stdout: io.stdout, stderr: io.stderr, env: io.env })),

@@ -67,6 +67,15 @@ export class BuildkitEngine implements Engine {
     return (await this.probe()).core
   }
 
+  /**
+   * Starts what a run needs before its first solve (the capability probe, the session) without waiting for either,
+   * so both overlap with compiling; their errors surface where they are used.
+   */
+  prepare(): void {
+    this.probe().catch(() => undefined)
+    this.ensureSession([]).catch(() => undefined)
+  }
+
   /** The engine as a name for messages: `dockerd 26.1.5 (BuildKit v0.13)`. */
   async label(): Promise<string> {
     return (await this.probe()).label
@@ -245,7 +254,9 @@ export class BuildkitEngine implements Engine {
   }
 
   private async resolveImageConfigUncached(ref: string, platform?: { os: string; architecture: string; variant?: string }): Promise<ResolvedImage> {
-    const result = await this.client.build({}, async (gateway) => ({ value: await gateway.resolveImageConfig(ref, platform ? { platform } : {}) }))
+    // On the run's session: a build without one attaches (and closes) a session of its own, a round trip more.
+    const session = await this.ensureSession([])
+    const result = await this.client.build({ session }, async (gateway) => ({ value: await gateway.resolveImageConfig(ref, platform ? { platform } : {}) }))
     mark(`image config of ${ref} resolved`)
     const resolved = result.value.value as { digest: string; config: Record<string, unknown> }
     return { digest: resolved.digest, config: fromOciConfig(resolved.config) }

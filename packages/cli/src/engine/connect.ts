@@ -1,4 +1,5 @@
 import { isCoreError } from '@kiln/core'
+import type { BuildkitClient } from '@kiln/buildkit'
 import { EngineUnavailableError, UsageError } from '../errors.js'
 import { mark } from '../timing.js'
 import { BuildkitEngine } from './buildkit-engine.js'
@@ -13,6 +14,16 @@ export interface ConnectEngineOptions {
 
 /** Connects to the engine; an unreachable one is an `EngineUnavailableError` (exit 3) saying what to do. */
 export async function connectEngine(options: ConnectEngineOptions): Promise<BuildkitEngine> {
+  return new BuildkitEngine(await connectClient(options), { projectDir: options.projectDir })
+}
+
+/** The engine of a project on a connection made earlier (see `connectClient`). */
+export function engineFor(client: BuildkitClient, projectDir: string): BuildkitEngine {
+  return new BuildkitEngine(client, { projectDir })
+}
+
+/** Connects to the engine and checks that it answers; errors as `connectEngine`'s. */
+export async function connectClient(options: Omit<ConnectEngineOptions, 'projectDir'>): Promise<BuildkitClient> {
   mark('connecting')
   const { connect, resolveEngineAddress } = await import('@kiln/buildkit')
   mark('buildkit client loaded')
@@ -25,12 +36,16 @@ export async function connectEngine(options: ConnectEngineOptions): Promise<Buil
   }
   try {
     const client = await connect({ ...(options.address ? { address: options.address } : {}), env, ...(options.signal ? { signal: options.signal } : {}) })
-    const engine = new BuildkitEngine(client, { projectDir: options.projectDir })
     // A cheap call proves the engine answers (a socket may accept and then fail); capabilities are probed when a
     // run first needs them.
-    await client.listWorkers()
+    try {
+      await client.listWorkers()
+    } catch (error) {
+      client.close()
+      throw error
+    }
     mark('connected')
-    return engine
+    return client
   } catch (error) {
     if (isCoreError(error, 'BUILDKIT_UNAVAILABLE') || (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'BUILDKIT_UNAVAILABLE') || isConnectionError(error)) {
       throw new EngineUnavailableError(`cannot reach the engine at ${resolved.address} (from ${resolved.from}): ${(error as Error).message.split('\n')[0]}`, {

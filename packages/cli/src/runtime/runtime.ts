@@ -2,12 +2,14 @@ import type { Engine, EngineServices, Finding, Plan, PolicyReport, Reporter, Run
 import { CliError, ExitCode, InterruptedError } from '../errors.js'
 import type { Project } from './project.js'
 import { Redactor } from './redaction.js'
-import { Scheduler } from './scheduler.js'
+import { holdsResult, Scheduler } from './scheduler.js'
 import { mark } from '../timing.js'
 
 /** An engine as the runtime uses it; `marshal` (when present) checks a target against the engine's capabilities. */
 export interface RuntimeEngine extends Engine {
   marshal?(target: { state: Plan['targets'][number]['state']; nodeId: string }): Promise<unknown>
+  /** Starts what a run needs (capabilities, the session) in the background while the run compiles. */
+  prepare?(): void
 }
 
 export interface RunOptions {
@@ -42,6 +44,7 @@ export class Runtime {
     const named = selected.flatMap((id) => graph.node(id)?.secrets.map((site) => site.name) ?? [])
     for (const value of (await project.config.secrets.resolve(named)).values()) this.redactor.add(value)
     const engine = await this.connect()
+    engine.prepare?.()
     try {
       const { plan, policy } = await project.plan({ ...(nodes ? { nodes } : {}), engine: engine.services })
       for (const finding of policy.findings) this.log(formatFinding(finding))
@@ -49,7 +52,10 @@ export class Runtime {
         const denied = policy.findings.filter((finding) => finding.severity === 'deny').length
         throw new CliError(`policy denied the run (${denied} finding${denied === 1 ? '' : 's'}); nothing ran`, ExitCode.failed)
       }
-      if (engine.marshal) for (const target of plan.targets) await engine.marshal(target)
+      // Every target is checked against the engine before anything runs; the definitions also say which targets
+      // hold a dependency's whole solve and so may start alongside it.
+      const definitions = new Map<string, unknown>()
+      if (engine.marshal) for (const target of plan.targets) definitions.set(target.id, await engine.marshal(target))
       const secrets = await project.config.secrets.resolve(project.secretsOf(plan))
       for (const value of secrets.values()) this.redactor.add(value)
       const scheduler = new Scheduler(engine, {
@@ -57,6 +63,7 @@ export class Runtime {
         redactor: this.redactor,
         ...(options.keepGoing ? { keepGoing: true } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        solvedWithin: (target, dependency) => holdsResult(definitions.get(target.id), definitions.get(dependency.id)),
         secrets: {
           resolve: async (name) => {
             const value = secrets.get(name) ?? (await project.config.secrets.resolve([name])).get(name)

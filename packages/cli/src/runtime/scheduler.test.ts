@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { eventLog, FakeEngine, fakeLoader, testPlugin, type FakeBehaviour } from '../testing.js'
 import { Project } from './project.js'
 import { Redactor } from './redaction.js'
-import { Scheduler } from './scheduler.js'
+import { holdsResult, Scheduler, type SchedulerOptions } from './scheduler.js'
 
 async function planOf(yaml: string): Promise<{ plan: Plan; project: Project }> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-scheduler-'))
@@ -16,7 +16,7 @@ async function planOf(yaml: string): Promise<{ plan: Plan; project: Project }> {
   return { plan, project }
 }
 
-async function run(yaml: string, behaviour: Record<string, FakeBehaviour>, options: { keepGoing?: boolean; signal?: AbortSignal } = {}) {
+async function run(yaml: string, behaviour: Record<string, FakeBehaviour>, options: { keepGoing?: boolean; signal?: AbortSignal; solvedWithin?: SchedulerOptions['solvedWithin'] } = {}) {
   const { plan, project } = await planOf(yaml)
   const engine = new FakeEngine(behaviour)
   const { events, emit } = eventLog()
@@ -126,5 +126,38 @@ describe('Scheduler', () => {
     const summary = await new Scheduler(new FakeEngine(), { emit }).run(empty)
     expect(summary.results).toMatchObject([{ nodeId: 'v', status: 'ok' }])
     expect(events.map((event) => event.type)).toContain('node.done')
+  })
+
+  describe('targets whose solve holds their dependencies', () => {
+    const chain = 'nodes:\n  a: { type: step }\n  b: { type: step, inputs: [a] }\n  c: { type: step, inputs: [b], phase: check }\n'
+    const within = { solvedWithin: () => true }
+
+    it('start alongside them and are reported after them, in order', async () => {
+      const { status, engine, events } = await run(chain, { a: { duration: 30, cached: true }, b: { duration: 5, cached: true, logs: ['b says hi\n'] } }, within)
+      expect(engine.maxConcurrent).toBe(3)
+      expect(status).toEqual({ a: 'cached', b: 'cached', c: 'ok' })
+      const order = events.filter((event) => event.type === 'node.started' || event.type === 'node.done' || event.type === 'node.log').map((event) => `${event.type} ${event.nodeId}`)
+      expect(order).toEqual(['node.started a', 'node.done a', 'node.started b', 'node.log b', 'node.done b', 'node.started c', 'node.done c'])
+    })
+
+    it('are cancelled and skipped when a dependency fails', async () => {
+      const { status, engine, events } = await run(chain, { a: { duration: 20, fail: 'boom' }, b: { duration: 2000 }, c: { duration: 2000 } }, { ...within, keepGoing: true })
+      expect(status).toEqual({ a: 'failed', b: 'skipped', c: 'skipped' })
+      expect(engine.cancelled.sort()).toEqual(['b#build', 'c#check'])
+      expect(events.filter((event) => event.type === 'node.started').map((event) => event.nodeId)).toEqual(['a'])
+    })
+
+    it('is decided per dependency: a target waits for a dependency its solve does not hold', async () => {
+      const { engine } = await run(chain, { a: { duration: 20 } }, { solvedWithin: () => false })
+      expect(engine.started).toEqual(['a#build', 'b#build', 'c#check'])
+      expect(engine.maxConcurrent).toBe(1)
+    })
+  })
+
+  it('holdsResult: a definition holds another when its ops include the other result op', () => {
+    const ops = new Map([['sha256:a', {}], ['sha256:b', {}]])
+    expect(holdsResult({ ops, digest: 'sha256:b' }, { digest: 'sha256:a' })).toBe(true)
+    expect(holdsResult({ ops, digest: 'sha256:b' }, { digest: 'sha256:c' })).toBe(false)
+    expect(holdsResult({ ops }, { digest: undefined })).toBe(false)
   })
 })

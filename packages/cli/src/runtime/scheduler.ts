@@ -29,6 +29,14 @@ export interface SchedulerOptions {
   /** The `meta.messages` of a node's type, for findings of content checks (`inspect`). */
   messages?: (nodeId: string) => Readonly<Record<string, string>>
   now?: () => number
+  /**
+   * Whether `target`'s solve holds all of `dependency`'s (its LLB contains the dependency's result), so the engine
+   * cannot get to `target`'s own steps unless the dependency's succeed. Such a target starts while the dependency
+   * is still running (BuildKit shares the common vertices): a chain of cached nodes costs one solve's time, not
+   * one per link. It is reported as started, and its outcome counted, only once the dependency succeeded; if the
+   * dependency fails, it is cancelled and skipped as usual. Without this, every target waits for its dependencies.
+   */
+  solvedWithin?: (target: Target, dependency: Target) => boolean
 }
 
 type TargetState = 'pending' | 'running' | 'ok' | 'failed' | 'skipped'
@@ -40,6 +48,13 @@ interface TargetRecord {
   result?: TargetResult
   error?: { code?: string; message: string }
   reason?: string
+  /** Started before its dependencies succeeded, and not yet announced: its events wait in `held`. */
+  early?: boolean
+  held?: KilnEvent[]
+  /** The solve's outcome, applied when the target is announced (at once for targets started normally). */
+  outcome?: { result: TargetResult } | { error: unknown }
+  /** Cancels this target alone (an early start whose dependency failed). */
+  abort?: AbortController
 }
 
 interface NodeRecord {
@@ -110,7 +125,9 @@ export class Scheduler {
     }
 
     const skip = (record: TargetRecord, reason: string) => {
-      if (record.state !== 'pending') return
+      const unannounced = record.state === 'running' && record.early === true
+      if (record.state !== 'pending' && !unannounced) return
+      if (unannounced) record.abort?.abort(new Error(`cancelled: ${reason}`))
       record.state = 'skipped'
       record.reason = reason
       const node = nodes.get(record.target.nodeId)
@@ -124,7 +141,7 @@ export class Scheduler {
       while (changed) {
         changed = false
         for (const record of targets.values()) {
-          if (record.state !== 'pending' || blocked.has(record.target.id)) continue
+          if ((record.state !== 'pending' && !(record.state === 'running' && record.early)) || blocked.has(record.target.id)) continue
           if (record.target.dependsOn.some((id) => blocked.has(id))) {
             blocked.add(record.target.id)
             changed = true
@@ -138,47 +155,88 @@ export class Scheduler {
       }
     }
 
-    const start = (record: TargetRecord) => {
-      record.state = 'running'
+    const announce = (record: TargetRecord) => {
+      record.early = false
       const node = nodes.get(record.target.nodeId)
       if (node && node.startedAt === undefined) {
         node.startedAt = this.now()
         emit({ type: 'node.started', time: node.startedAt, nodeId: node.id, targetId: record.target.id })
       }
-      const promise = this.runTarget(record, emit, controller.signal).then(
-        (result) => {
-          record.state = 'ok'
-          record.result = result
-          record.cached = result.cached
-          if (node) Object.assign(node.values, result.values)
-        },
-        (error: unknown) => {
-          if (controller.signal.aborted && (failedFast || outer?.aborted)) {
-            record.state = 'skipped'
-            record.reason = outer?.aborted ? 'interrupted' : 'cancelled after a failure'
-            return
-          }
-          record.state = 'failed'
-          record.error = describeError(this.redactor.deep(error))
-          const reason = `${record.target.nodeId} failed`
-          if (this.options.keepGoing) {
-            skipDependents(record.target.id, reason)
-          } else {
-            failedFast = true
-            for (const other of targets.values()) skip(other, `cancelled: ${reason}`)
-            controller.abort(new Error(`cancelled: ${reason}`))
-          }
-        },
+      for (const event of record.held ?? []) emit(event)
+      record.held = undefined
+    }
+
+    // Applies a finished solve's outcome to an announced target.
+    const settle = (record: TargetRecord) => {
+      const outcome = record.outcome
+      if (!outcome || record.state !== 'running' || record.early) return
+      const node = nodes.get(record.target.nodeId)
+      if ('result' in outcome) {
+        record.state = 'ok'
+        record.result = outcome.result
+        record.cached = outcome.result.cached
+        if (node) Object.assign(node.values, outcome.result.values)
+      } else if (controller.signal.aborted && (failedFast || outer?.aborted)) {
+        record.state = 'skipped'
+        record.reason = outer?.aborted ? 'interrupted' : 'cancelled after a failure'
+      } else {
+        record.state = 'failed'
+        record.error = describeError(this.redactor.deep(outcome.error))
+        const reason = `${record.target.nodeId} failed`
+        if (this.options.keepGoing) {
+          skipDependents(record.target.id, reason)
+        } else {
+          failedFast = true
+          for (const other of targets.values()) skip(other, `cancelled: ${reason}`)
+          controller.abort(new Error(`cancelled: ${reason}`))
+        }
+      }
+      if (node) {
+        if (!node.targets.some((other) => other.state === 'pending' || other.state === 'running')) node.finishedAt = this.now()
+        finishNode(node)
+      }
+    }
+
+    const start = (record: TargetRecord, early: boolean) => {
+      record.state = 'running'
+      record.early = early
+      const abort = new AbortController()
+      setMaxListeners(0, abort.signal)
+      const onRunAbort = () => abort.abort(controller.signal.reason)
+      controller.signal.addEventListener('abort', onRunAbort, { once: true })
+      record.abort = abort
+      if (early) record.held = []
+      else announce(record)
+      const targetEmit = (event: KilnEvent) => (record.early ? record.held?.push(event) : emit(event))
+      const promise = this.runTarget(record, targetEmit, abort.signal).then(
+        (result) => void (record.outcome = { result }),
+        (error: unknown) => void (record.outcome = { error }),
       )
       running.set(
         record.target.id,
         promise.finally(() => {
+          controller.signal.removeEventListener('abort', onRunAbort)
           running.delete(record.target.id)
-          if (node) {
-            if (!node.targets.some((other) => other.state === 'pending' || other.state === 'running')) node.finishedAt = this.now()
-            finishNode(node)
-          }
+          settle(record)
         }),
+      )
+    }
+
+    // A target may start early when every dependency not yet done is running and solved within it.
+    const overlaps = (record: TargetRecord, dependencies: (TargetRecord | undefined)[]) => {
+      const within = this.options.solvedWithin
+      if (!within || record.target.phase === 'publish' || !record.target.cache) return false
+      return dependencies.every(
+        (dependency) =>
+          dependency === undefined ||
+          dependency.state === 'ok' ||
+          (dependency.state === 'running' &&
+            // A dependency with side effects of its own after the solve (content checks), or one solved without
+            // cache, must finish first: its steps must not run twice, nor the target run past a failed check.
+            dependency.target.phase !== 'publish' &&
+            dependency.target.cache &&
+            dependency.target.inspect === undefined &&
+            within(record.target, dependency.target)),
       )
     }
 
@@ -187,15 +245,32 @@ export class Scheduler {
         for (const record of targets.values()) skip(record, outer?.aborted ? 'interrupted' : 'cancelled')
         return
       }
-      for (const record of targets.values()) {
-        if (record.state !== 'pending') continue
-        const dependencies = record.target.dependsOn.map((id) => targets.get(id))
-        if (dependencies.some((dependency) => dependency?.state === 'failed' || dependency?.state === 'skipped')) {
+      for (let changed = true; changed; ) {
+        changed = false
+        for (const record of targets.values()) {
+          const waiting = record.state === 'running' && record.early === true
+          if (record.state !== 'pending' && !waiting) continue
+          const dependencies = record.target.dependsOn.map((id) => targets.get(id))
           const blocker = dependencies.find((dependency) => dependency?.state === 'failed' || dependency?.state === 'skipped')
-          skip(record, blocker?.state === 'failed' ? `${blocker.target.nodeId} failed` : `${blocker?.target.nodeId ?? 'a dependency'} was skipped`)
-          continue
+          if (blocker) {
+            skip(record, blocker.state === 'failed' ? `${blocker.target.nodeId} failed` : `${blocker.target.nodeId} was skipped`)
+            changed = true
+            continue
+          }
+          const ready = dependencies.every((dependency) => dependency === undefined || dependency.state === 'ok')
+          if (waiting) {
+            if (!ready) continue
+            announce(record)
+            settle(record)
+            changed = true
+          } else if (ready) {
+            start(record, false)
+            changed = true
+          } else if (overlaps(record, dependencies)) {
+            start(record, true)
+            changed = true
+          }
         }
-        if (dependencies.every((dependency) => dependency === undefined || dependency.state === 'ok')) start(record)
       }
     }
 
@@ -283,4 +358,14 @@ function describeError(error: unknown): { code?: string; message: string } {
     return { ...(typeof code === 'string' ? { code } : {}), message: error.message }
   }
   return { message: String(error) }
+}
+
+/**
+ * Whether a marshalled LLB definition holds another's result op, so solving the first solves the second too.
+ * Duck-typed on `@kiln/llb`'s Definition (`ops` by digest, result `digest`), whichever copy made it.
+ */
+export function holdsResult(outer: unknown, inner: unknown): boolean {
+  const ops = typeof outer === 'object' && outer !== null ? (outer as { ops?: unknown }).ops : undefined
+  const digest = typeof inner === 'object' && inner !== null ? (inner as { digest?: unknown }).digest : undefined
+  return ops instanceof Map && typeof digest === 'string' && ops.has(digest)
 }
