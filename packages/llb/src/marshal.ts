@@ -311,6 +311,8 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
 
   // 4. Go's order: depth-first post-order by content from the result, each digest once, terminal op last. Inputs
   // are found by digest with a binary search of the sorted ops.
+  const canonicalKeys = new Float64Array(canonical.length)
+  for (let i = 0; i < canonical.length; i++) canonicalKeys[i] = (canonical[i] as Memo).key
   const resultMemo = (memoOf(result.vertex) as Memo).canonical as Memo
   const resultDigest = (resultMemo.op as DefinitionOp).digest
   const list: DefinitionOp[] = []
@@ -325,7 +327,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     const next = walkNext[top] as number
     if (next < inputs.length) {
       walkNext[top] = next + 1
-      const child = findDigest(canonical, (inputs[next] as PbInput).digest as string)
+      const child = findDigest(canonical, canonicalKeys, (inputs[next] as PbInput).digest as string)
       if (child.emitted !== epoch) {
         child.emitted = epoch
         walkMemo.push(child)
@@ -502,16 +504,22 @@ function sortByDigest(order: readonly Memo[]): Memo[] {
   return sorted
 }
 
-/** The canonical memo of a digest, by binary search on the sorted canonical memos. */
-function findDigest(canonical: readonly Memo[], digest: string): Memo {
+/** The canonical memo of a digest, by binary search on the sorted canonical memos (and their keys, packed). */
+function findDigest(canonical: readonly Memo[], keys: Float64Array, digest: string): Memo {
   const key = digestKey(digest)
   let low = 0
   let high = canonical.length - 1
   while (low <= high) {
     const middle = (low + high) >>> 1
+    const other = keys[middle] as number
+    if (other !== key) {
+      if (other < key) low = middle + 1
+      else high = middle - 1
+      continue
+    }
     const memo = canonical[middle] as Memo
-    const other = (memo.op as DefinitionOp).digest
-    const order = memo.key !== key ? memo.key - key : other === digest ? 0 : other < digest ? -1 : 1
+    const otherDigest = (memo.op as DefinitionOp).digest
+    const order = otherDigest === digest ? 0 : otherDigest < digest ? -1 : 1
     if (order === 0) return memo
     if (order < 0) low = middle + 1
     else high = middle - 1

@@ -9,14 +9,27 @@ import { messageDesc, type MessageDesc, type ScalarKind } from './schema.js'
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 const TWO_32 = 4294967296
+const LONG_ASCII = 24
+const ASCII = /^[^\u0080-\uffff]*$/
+
+interface NodeBuffer extends Uint8Array {
+  latin1Write(value: string, offset: number, length: number): number
+}
+
+function nativeView(bytes: Uint8Array): NodeBuffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as unknown as NodeBuffer
+}
 
 /** Appends protobuf wire data to a growable buffer. */
 export class Writer {
   private buffer: Uint8Array
+  /** The same memory as a Node Buffer, for its native `latin1Write` (long ASCII strings such as digests). */
+  private native: NodeBuffer
   position = 0
 
   constructor(size = 1024) {
     this.buffer = new Uint8Array(size)
+    this.native = nativeView(this.buffer)
   }
 
   private ensure(extra: number): void {
@@ -27,6 +40,7 @@ export class Writer {
     const next = new Uint8Array(size)
     next.set(this.buffer.subarray(0, this.position))
     this.buffer = next
+    this.native = nativeView(next)
   }
 
   /** Starts again, keeping the buffer. */
@@ -88,6 +102,14 @@ export class Writer {
   /** A length-prefixed UTF-8 string, encoded in place (at most 3 bytes per UTF-16 unit). */
   string(value: string): void {
     const length = value.length
+    if (length >= LONG_ASCII && length < 128 && ASCII.test(value)) {
+      // One native copy instead of a charCodeAt loop; the regexp check is cheaper than the loop it replaces.
+      this.ensure(1 + length)
+      this.buffer[this.position] = length
+      this.native.latin1Write(value, this.position + 1, length)
+      this.position += 1 + length
+      return
+    }
     if (length < 128) {
       // ASCII is the common case (paths, digests, cap ids): copy code units without a TextEncoder call.
       this.ensure(1 + length * 3)
