@@ -118,6 +118,46 @@ export interface RunOptions extends OpOptions {
 }
 
 const NO_SECRET_ENV: readonly SecretEnv[] = Object.freeze([])
+
+/** The caps an exec op can need, as bits: one shared cap list per combination, found without building a key. */
+const EXEC_CAP_NAMES = [
+  'exec.meta.base', 'exec.meta.proxyenv', 'exec.meta.ulimit', 'exec.meta.cgroup.parent', 'exec.validexitcode', 'exec.meta.network',
+  'exec.meta.security', 'exec.mount.selector', 'exec.mount.cache', 'exec.mount.cache.sharing', 'exec.mount.tmpfs',
+  'exec.mount.tmpfs.size', 'exec.mount.bind', 'exec.mount.bind.readwrite-nooutput', 'exec.mount.secret', 'exec.mount.ssh',
+  'exec.secretenv',
+] as const
+const EXEC_CAP: Readonly<Record<string, number>> = Object.fromEntries(EXEC_CAP_NAMES.map((name, bit) => [name, 2 ** bit]))
+const execCapLists: (readonly string[] | undefined)[] = []
+
+function execCaps(mask: number): readonly string[] {
+  return (execCapLists[mask] ??= internCaps(EXEC_CAP_NAMES.filter((_name, bit) => (mask & (2 ** bit)) !== 0)))
+}
+
+const defaultPathCaps = new Map<readonly string[], readonly string[]>()
+
+/** An exec cap list plus `exec.meta.setsdefaultpath`, shared like the list itself. */
+function withDefaultPath(caps: readonly string[]): readonly string[] {
+  let list = defaultPathCaps.get(caps)
+  if (!list) {
+    list = internCaps([...caps, 'exec.meta.setsdefaultpath'])
+    defaultPathCaps.set(caps, list)
+  }
+  return list
+}
+
+/** Sorts mounts by dest, stable; an insertion sort, as exec ops have a few mounts. */
+function sortByDest(mounts: ResolvedMount[]): ResolvedMount[] {
+  for (let i = 1; i < mounts.length; i++) {
+    const mount = mounts[i] as ResolvedMount
+    let j = i - 1
+    while (j >= 0 && (mounts[j] as ResolvedMount).dest > mount.dest) {
+      mounts[j + 1] = mounts[j] as ResolvedMount
+      j--
+    }
+    mounts[j + 1] = mount
+  }
+  return mounts
+}
 const ULIMITS = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'])
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
@@ -160,7 +200,8 @@ export class ExecVertex implements Vertex {
   private readonly pbMeta: PbMeta
   private readonly hasPath: boolean
   private readonly mountTemplates: readonly PbMount[]
-  private readonly name: string
+  private readonly args: readonly string[]
+  #name: string | undefined
 
   constructor(
     meta: Readonly<PbMeta>,
@@ -178,48 +219,48 @@ export class ExecVertex implements Vertex {
     for (const mount of mounts) if (mount.source && !outputs.some((o) => o.vertex === mount.source?.vertex && o.index === mount.source.index)) outputs.push(mount.source)
     this.sourceOutputs = outputs
 
-    const caps = new Set<string>(['exec.meta.base'])
+    let caps = EXEC_CAP['exec.meta.base'] as number
     const env = envList.map(([key, value]) => `${key}=${value}`)
     if (ssh.length > 0 && !envList.some(([key]) => key === 'SSH_AUTH_SOCK')) env.push(`SSH_AUTH_SOCK=${(ssh[0] as ResolvedSecret).dest}`)
     this.hasPath = envList.some(([key]) => key === 'PATH')
     this.pbMeta = makeMeta(meta, env)
-    if (meta.proxyEnv) caps.add('exec.meta.proxyenv')
-    if (meta.ulimit?.length) caps.add('exec.meta.ulimit')
-    if (meta.cgroupParent) caps.add('exec.meta.cgroup.parent')
-    if (meta.validExitCodes?.length) caps.add('exec.validexitcode')
-    if (network !== 'sandbox') caps.add('exec.meta.network')
-    if (security !== 'sandbox') caps.add('exec.meta.security')
+    if (meta.proxyEnv) caps |= EXEC_CAP['exec.meta.proxyenv'] as number
+    if (meta.ulimit?.length) caps |= EXEC_CAP['exec.meta.ulimit'] as number
+    if (meta.cgroupParent) caps |= EXEC_CAP['exec.meta.cgroup.parent'] as number
+    if (meta.validExitCodes?.length) caps |= EXEC_CAP['exec.validexitcode'] as number
+    if (network !== 'sandbox') caps |= EXEC_CAP['exec.meta.network'] as number
+    if (security !== 'sandbox') caps |= EXEC_CAP['exec.meta.security'] as number
     const templates: PbMount[] = []
     for (const mount of mounts) {
-      if (mount.selector) caps.add('exec.mount.selector')
+      if (mount.selector) caps |= EXEC_CAP['exec.mount.selector'] as number
       const pb: PbMount = { input: -1, dest: mount.dest, output: mount.output, readonly: mount.readonly, selector: mount.selector }
       if (mount.type === 'cache') {
-        caps.add('exec.mount.cache').add('exec.mount.cache.sharing')
+        caps |= (EXEC_CAP['exec.mount.cache'] as number) | (EXEC_CAP['exec.mount.cache.sharing'] as number)
         pb.mountType = MountType.CACHE
         pb.cacheOpt = { ID: mount.cacheId, sharing: mount.sharing }
       } else if (mount.type === 'tmpfs') {
-        caps.add('exec.mount.tmpfs')
-        if (mount.size > 0) caps.add('exec.mount.tmpfs.size')
+        caps |= EXEC_CAP['exec.mount.tmpfs'] as number
+        if (mount.size > 0) caps |= EXEC_CAP['exec.mount.tmpfs.size'] as number
         pb.mountType = MountType.TMPFS
         pb.TmpfsOpt = { size: mount.size }
       } else {
-        caps.add('exec.mount.bind')
-        if (mount.noOutputWritable) caps.add('exec.mount.bind.readwrite-nooutput')
+        caps |= EXEC_CAP['exec.mount.bind'] as number
+        if (mount.noOutputWritable) caps |= EXEC_CAP['exec.mount.bind.readwrite-nooutput'] as number
       }
       templates.push(makeMount(pb))
     }
-    if (secrets.length > 0) caps.add('exec.mount.secret')
+    if (secrets.length > 0) caps |= EXEC_CAP['exec.mount.secret'] as number
     for (const secret of secrets) {
       templates.push(makeMount({ input: -1, dest: secret.dest, mountType: MountType.SECRET, secretOpt: { ID: secret.id, uid: secret.uid, gid: secret.gid, mode: secret.mode, optional: secret.optional } }))
     }
-    if (ssh.length > 0) caps.add('exec.mount.ssh')
+    if (ssh.length > 0) caps |= EXEC_CAP['exec.mount.ssh'] as number
     for (const agent of ssh) {
       templates.push(makeMount({ input: -1, dest: agent.dest, mountType: MountType.SSH, SSHOpt: { ID: agent.id, uid: agent.uid, gid: agent.gid, mode: agent.mode, optional: agent.optional } }))
     }
-    if (secretEnv.length > 0) caps.add('exec.secretenv')
+    if (secretEnv.length > 0) caps |= EXEC_CAP['exec.secretenv'] as number
     this.mountTemplates = templates
-    this.baseCaps = internCaps(caps)
-    this.name = (meta.args ?? []).join(' ')
+    this.baseCaps = execCaps(caps)
+    this.args = meta.args ?? []
   }
 
   inputs(): readonly Output[] {
@@ -244,7 +285,7 @@ export class ExecVertex implements Vertex {
     let meta = this.pbMeta
     if (context.hasCaps) {
       // Like Go: engines that set a default PATH get the cap; for others the emitter adds PATH itself.
-      if (context.support('exec.meta.setsdefaultpath') === 'enabled') caps = internCaps([...caps, 'exec.meta.setsdefaultpath'])
+      if (context.support('exec.meta.setsdefaultpath') === 'enabled') caps = withDefaultPath(caps)
       else if (!this.hasPath) meta = makeMeta(meta, [...(meta.env ?? []), `PATH=${DEFAULT_PATH}`])
     }
     const inputs: PbInput[] = []
@@ -269,7 +310,7 @@ export class ExecVertex implements Vertex {
       platform: platformToPB(this.platform ?? context.platform),
       constraints: EMPTY_CONSTRAINTS,
     })
-    return { op, caps, name: this.name, options: this.options }
+    return { op, caps, name: (this.#name ??= this.args.join(' ')), options: this.options }
   }
 }
 
@@ -345,7 +386,7 @@ export function runExec(state: State, options: RunOptions): ExecState {
     }
   }
   // Go sorts the regular mounts by dest (stable here) and numbers the outputs in that order.
-  const mounts = regular.length > 1 ? regular.sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0)) : regular
+  const mounts = sortByDest(regular)
   let next = 0
   for (const mount of mounts) if (mount.type === 'bind' && mount.wantsOutput) mount.output = next++
   for (const secret of options.secretEnv ?? []) {

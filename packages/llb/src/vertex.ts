@@ -187,6 +187,8 @@ export function makeMeta(meta: PbMeta, env: string[] | undefined = meta.env): Pb
 /** Go's `path.Clean` for slash-separated paths. */
 export function cleanPath(input: string): string {
   if (input === '') return '.'
+  // Most paths are absolute and clean already: no empty, `.` or `..` element and no trailing slash.
+  if (input.charCodeAt(0) === 47 && input.indexOf('//') < 0 && input.indexOf('/.') < 0 && (input.length === 1 || input.charCodeAt(input.length - 1) !== 47)) return input
   const rooted = input.startsWith('/')
   const parts: string[] = []
   for (const part of input.split('/')) {
