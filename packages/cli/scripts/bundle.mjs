@@ -45,6 +45,8 @@ const result = await build({
   plugins: [inlineJsonRequires],
   sourcemap: 'linked',
   legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
   metafile: true,
 })
