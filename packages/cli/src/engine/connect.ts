@@ -34,7 +34,7 @@ export async function connectClient(options: Omit<ConnectEngineOptions, 'project
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error })
   }
-  try {
+  const attempt = async (): Promise<BuildkitClient> => {
     const client = await connect({ ...(options.address ? { address: options.address } : {}), env, ...(options.signal ? { signal: options.signal } : {}) })
     // A cheap call proves the engine answers (a socket may accept and then fail); capabilities are probed when a
     // run first needs them.
@@ -46,8 +46,17 @@ export async function connectClient(options: Omit<ConnectEngineOptions, 'project
     }
     mark('connected')
     return client
+  }
+  try {
+    try {
+      return await attempt()
+    } catch (error) {
+      // No engine was named and the project's own is not running: start it (the embedded default), then retry once.
+      if (!isUnavailable(error) || resolved.from !== 'default' || !(await autoStartEngine(env))) throw error
+      return await attempt()
+    }
   } catch (error) {
-    if (isCoreError(error, 'BUILDKIT_UNAVAILABLE') || (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'BUILDKIT_UNAVAILABLE') || isConnectionError(error)) {
+    if (isUnavailable(error)) {
       throw new EngineUnavailableError(`cannot reach the engine at ${resolved.address} (from ${resolved.from}): ${(error as Error).message.split('\n')[0]}`, {
         address: resolved.address,
         cause: error,
@@ -56,6 +65,25 @@ export async function connectClient(options: Omit<ConnectEngineOptions, 'project
     }
     throw error
   }
+}
+
+function isUnavailable(error: unknown): boolean {
+  return isCoreError(error, 'BUILDKIT_UNAVAILABLE') || (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'BUILDKIT_UNAVAILABLE') || isConnectionError(error)
+}
+
+/**
+ * Starts the project's `current` engine through scripts/engine.sh when this CLI runs from a Kiln checkout and
+ * `KILN_NO_AUTOSTART` is not set. The script's progress goes to stderr. True when the engine started.
+ */
+async function autoStartEngine(env: NodeJS.ProcessEnv): Promise<boolean> {
+  if (env.KILN_NO_AUTOSTART) return false
+  const { findEngineScript } = await import('../commands/engine.js')
+  const script = findEngineScript()
+  if (script === undefined) return false
+  const { spawnSync } = await import('node:child_process')
+  process.stderr.write('kiln: no engine is running; starting the project engine (scripts/engine.sh start current)\n')
+  const started = spawnSync('bash', [script, 'start', 'current'], { stdio: ['ignore', 'ignore', 'inherit'], env })
+  return started.status === 0
 }
 
 function isConnectionError(error: unknown): boolean {
