@@ -1,4 +1,6 @@
-import { readFile, rm } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { docker, FLAVOR, imageConfig, imageFiles, kiln, removeImages, writeProject, type ProjectFile } from './helpers.js'
@@ -206,6 +208,41 @@ nodes:
     expect(await readFile(join(dir, 'out/check/Dockerfile.gen'), 'utf8')).toContain('COPY sub/ /gen/')
     const files = await imageFiles(`${TAG}-inline:kiln`)
     expect(files.filter((file) => file.path.startsWith('/all/')).map((file) => `${file.path} ${file.type}`)).toEqual(['/all/Dockerfile.gen file', '/all/sub dir', '/all/sub/g.txt file'])
+  })
+
+  it('RUN --mount=type=ssh,required=true reaches the agent of the run (SSH_AUTH_SOCK), and is refused unless the node allows ssh', async () => {
+    const agentDir = await mkdtemp(join(tmpdir(), 'kiln-e2e-agent-'))
+    projects.push(agentDir)
+    const socket = join(agentDir, 'agent.sock')
+    const started = execFileSync('ssh-agent', ['-s', '-a', socket], { encoding: 'utf8' })
+    const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(started)?.[1])
+    try {
+      const dockerfile = 'FROM busybox:latest\nRUN --mount=type=ssh,required=true test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" > /ssh-sock\n'
+      const allowed = await project({
+        'kiln.yaml': `plugins: ["@kiln/plugin-dockerfile"]
+nodes:
+  img: { type: dockerfile, context: ./ctx, ssh: true }
+  out: { type: export, from: img, to: { local: ./out } }
+`,
+        'ctx/Dockerfile': dockerfile,
+      })
+      await kilnRun(allowed, { SSH_AUTH_SOCK: socket })
+      expect(await readFile(join(allowed, 'out/ssh-sock'), 'utf8')).toMatch(/^\/run\/buildkit\/ssh_agent\.0\n$/)
+
+      const refused = await project({
+        'kiln.yaml': `plugins: ["@kiln/plugin-dockerfile"]
+nodes:
+  img: { type: dockerfile, context: ./ctx }
+`,
+        'ctx/Dockerfile': dockerfile,
+      })
+      const result = await kiln(refused, ['run'], { SSH_AUTH_SOCK: socket })
+      expect(result.code, result.stdout + result.stderr).toBe(2)
+      // A user error, located at the node in kiln.yaml (exit 2), not a failed node.
+      expect(result.stdout + result.stderr).toMatch(/kiln\.yaml:\d+:\d+: node "img": field ssh: expected ssh allowed for default, received false/)
+    } finally {
+      if (pid > 0) process.kill(pid)
+    }
   })
 
   const HEREDOC = `FROM busybox:latest

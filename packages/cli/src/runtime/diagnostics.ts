@@ -72,7 +72,10 @@ export function diagnosticFor(error: CoreError, loaded: Pick<LoadedConfig, 'loca
 /** Core's graph errors (one, or a `GraphValidationError` listing many) as a located `ConfigError`. */
 export function toConfigError(error: unknown, loaded: Pick<LoadedConfig, 'locator' | 'nodes'>): ConfigError | undefined {
   if (!isCoreError(error)) return undefined
-  const errors = isCoreError(error, 'GRAPH_INVALID') && 'errors' in error ? (error as CoreError & { errors: readonly CoreError[] }).errors : [error]
+  // A plugin that rejects its node's config while compiling (e.g. a Dockerfile that mounts an ssh agent the node does
+  // not allow) throws a config error, which the host wraps in PLUGIN_ERROR: it is still the user's config at fault.
+  const unwrapped = isCoreError(error, 'PLUGIN_ERROR') && isCoreError(error.cause) && isConfigCode(error.cause) ? error.cause : error
+  const errors = isCoreError(unwrapped, 'GRAPH_INVALID') && 'errors' in unwrapped ? (unwrapped as CoreError & { errors: readonly CoreError[] }).errors : [unwrapped]
   if (!errors.every(isConfigCode)) return undefined
   return new ConfigError(errors.map((item) => diagnosticFor(item, loaded)), { cause: error })
 }
