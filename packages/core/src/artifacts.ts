@@ -160,6 +160,37 @@ export function secretArtifact(name: string): SecretArtifact {
   return { kind: 'secret', name }
 }
 
+/** An image config with the OCI field names (`Env`, `WorkingDir`, …), as image configs are written on the wire. */
+export interface OciImageConfig {
+  Env?: string[]
+  WorkingDir?: string
+  User?: string
+  Entrypoint?: string[]
+  Cmd?: string[]
+  Labels?: Record<string, string>
+  ExposedPorts?: Record<string, object>
+  Volumes?: Record<string, object>
+  StopSignal?: string
+}
+
+/**
+ * Core's {@link ImageConfig} with the OCI field names, e.g. for llb's `State.withImageConfig`. Fields that are not set
+ * stay absent.
+ */
+export function toOciImageConfig(config: ImageConfig): OciImageConfig {
+  return {
+    ...(config.env === undefined ? {} : { Env: [...config.env] }),
+    ...(config.workingDir === undefined ? {} : { WorkingDir: config.workingDir }),
+    ...(config.user === undefined ? {} : { User: config.user }),
+    ...(config.entrypoint === undefined ? {} : { Entrypoint: [...config.entrypoint] }),
+    ...(config.cmd === undefined ? {} : { Cmd: [...config.cmd] }),
+    ...(config.labels === undefined ? {} : { Labels: { ...config.labels } }),
+    ...(config.exposedPorts === undefined ? {} : { ExposedPorts: Object.fromEntries(config.exposedPorts.map((port) => [port, {}])) }),
+    ...(config.volumes === undefined ? {} : { Volumes: Object.fromEntries(config.volumes.map((volume) => [volume, {}])) }),
+    ...(config.stopSignal === undefined ? {} : { StopSignal: config.stopSignal }),
+  }
+}
+
 /** The article-prefixed name of a kind for messages: `an image`, `a filesystem`. */
 export function describeKind(kind: ArtifactKind): string {
   return kind === 'image' ? 'an image' : `a ${kind}`

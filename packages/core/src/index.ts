@@ -33,6 +33,7 @@ export {
   isStateLike,
   pendingValueArtifact,
   secretArtifact,
+  toOciImageConfig,
   valueArtifact,
 } from './artifacts.js'
 export type {
@@ -44,6 +45,7 @@ export type {
   ImageConfig,
   JsonValue,
   KnownValueArtifact,
+  OciImageConfig,
   PendingValueArtifact,
   Platform,
   SecretArtifact,

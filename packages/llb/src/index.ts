@@ -2,7 +2,7 @@
  * @kiln/llb: BuildKit's low-level build format as immutable TypeScript values, marshalled byte-exactly to
  * `pb.Definition`.
  */
-export { State, ExecState, isState, scratch, addEnv, delEnv, dir, user, platform, network, hostname } from './state.js'
+export { State, ExecState, isState, assertState, scratch, addEnv, delEnv, dir, user, platform, network, hostname } from './state.js'
 export type { StateOption, NetworkMode, SecurityModeName, HostEntry, ImageConfig } from './state.js'
 export { image, local, git, http, ociLayout, SourceVertex } from './sources.js'
 export type { ImageOptions, LocalOptions, GitOptions, HttpOptions, OciLayoutOptions } from './sources.js'

@@ -345,6 +345,9 @@ export function hostname(name: string): StateOption {
 
 /** @internal Asserts a value is a State (for values that cross package copies). */
 export function assertState(value: unknown, what: string): State {
-  if (!isState(value)) throw new LlbError('LLB_INVALID_ARGUMENT', `Expected a State for ${what}, received ${typeof value}`)
+  // The brand alone is not enough: test fakes (core's `fakeState`) carry it without the State API.
+  if (!isState(value) || typeof (value as { run?: unknown }).run !== 'function' || typeof (value as { marshal?: unknown }).marshal !== 'function') {
+    throw new LlbError('LLB_INVALID_ARGUMENT', `Expected ${what} to be an LLB State from @kiln/llb, received ${value === null ? 'null' : typeof value}`)
+  }
   return value
 }
