@@ -3,7 +3,11 @@ import type { PbInput, PbMeta, PbMount, PbOp, PbSecretEnv } from './pb/types.js'
 import { CacheSharingOpt, MountType, NetMode, SecurityMode } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { ExecState, assertState, stateEnv, stateWith, type HostEntry, type NetworkMode, type SecurityModeName, type State } from './state.js'
-import { cleanPath, internCaps, joinPath, makeMeta, makeMount, makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
+import { messageEncoder, type Writer } from './pb/codec.js'
+import {
+  beginInputs, cleanPath, internCaps, joinPath, makeMeta, makeMount, makeOp, pickOpOptions, writeInput,
+  type BuildContext, type BuiltOp, type DirectVertex, type EncodeContext, type OpOptions, type Output,
+} from './vertex.js'
 
 /** A read-write or read-only mount of another State's filesystem. */
 export interface BindMount {
@@ -118,6 +122,11 @@ export interface RunOptions extends OpOptions {
 }
 
 const NO_SECRET_ENV: readonly SecretEnv[] = Object.freeze([])
+const NO_PB_SECRET_ENV: readonly PbSecretEnv[] = Object.freeze([])
+
+/** The input index of each regular mount of the op being written (-1: none); see {@link ExecVertex.writeOp}. */
+const mountInputs: number[] = []
+let execEncoders: { meta: (w: Writer, v: object) => void; mount: (w: Writer, v: object) => void; secretEnv: (w: Writer, v: object) => void; platform: (w: Writer, v: object) => void } | undefined
 
 /** The caps an exec op can need, as bits: one shared cap list per combination, found without building a key. */
 const EXEC_CAP_NAMES = [
@@ -193,7 +202,7 @@ function nonNegative(value: number | undefined, what: string): number {
 }
 
 /** The exec op behind {@link State.run}. Everything that does not depend on the marshal context is precomputed. */
-export class ExecVertex implements Vertex {
+export class ExecVertex implements DirectVertex {
   readonly kind = 'exec'
   private readonly sourceOutputs: readonly Output[]
   private readonly baseCaps: readonly string[]
@@ -201,7 +210,9 @@ export class ExecVertex implements Vertex {
   private readonly hasPath: boolean
   private readonly mountTemplates: readonly PbMount[]
   private readonly args: readonly string[]
+  private readonly pbSecretEnv: readonly PbSecretEnv[]
   #name: string | undefined
+  #metaWithPath: PbMeta | undefined
 
   constructor(
     meta: Readonly<PbMeta>,
@@ -233,7 +244,8 @@ export class ExecVertex implements Vertex {
     const templates: PbMount[] = []
     for (const mount of mounts) {
       if (mount.selector) caps |= EXEC_CAP['exec.mount.selector'] as number
-      const pb: PbMount = { input: -1, dest: mount.dest, output: mount.output, readonly: mount.readonly, selector: mount.selector }
+      // Mounts with a source get their input when the op is built (`input` is Mount's first field).
+      const pb: PbMount = { input: mount.source ? undefined : -1, dest: mount.dest, output: mount.output, readonly: mount.readonly, selector: mount.selector }
       if (mount.type === 'cache') {
         caps |= (EXEC_CAP['exec.mount.cache'] as number) | (EXEC_CAP['exec.mount.cache.sharing'] as number)
         pb.mountType = MountType.CACHE
@@ -261,6 +273,7 @@ export class ExecVertex implements Vertex {
     this.mountTemplates = templates
     this.baseCaps = execCaps(caps)
     this.args = meta.args ?? []
+    this.pbSecretEnv = secretEnv.length > 0 ? secretEnv.map((secret): PbSecretEnv => ({ ID: secret.id, name: secret.name, optional: secret.optional ?? false })) : NO_PB_SECRET_ENV
   }
 
   inputs(): readonly Output[] {
@@ -280,14 +293,78 @@ export class ExecVertex implements Vertex {
     invalid(`The bind mount at ${dest} was declared with output: false, so it has no output`)
   }
 
-  build(context: BuildContext): BuiltOp {
-    let caps = this.baseCaps
-    let meta = this.pbMeta
-    if (context.hasCaps) {
-      // Like Go: engines that set a default PATH get the cap; for others the emitter adds PATH itself.
-      if (context.support('exec.meta.setsdefaultpath') === 'enabled') caps = withDefaultPath(caps)
-      else if (!this.hasPath) meta = makeMeta(meta, [...(meta.env ?? []), `PATH=${DEFAULT_PATH}`])
+  opCaps(context: BuildContext): readonly string[] {
+    // Like Go: engines that set a default PATH get the cap; for others the emitter adds PATH itself (metaIn).
+    return context.hasCaps && context.support('exec.meta.setsdefaultpath') === 'enabled' ? withDefaultPath(this.baseCaps) : this.baseCaps
+  }
+
+  opName(): string {
+    return (this.#name ??= this.args.join(' '))
+  }
+
+  /** The Meta the op carries in `context`. */
+  private metaIn(context: BuildContext): PbMeta {
+    if (!context.hasCaps || this.hasPath || context.support('exec.meta.setsdefaultpath') === 'enabled') return this.pbMeta
+    return (this.#metaWithPath ??= makeMeta(this.pbMeta, [...(this.pbMeta.env ?? []), `PATH=${DEFAULT_PATH}`]))
+  }
+
+  writeOp(context: EncodeContext, w: Writer): void {
+    const mounts = this.mounts
+    beginInputs()
+    for (let i = 0; i < mounts.length; i++) {
+      const source = (mounts[i] as ResolvedMount).source
+      mountInputs[i] = source ? writeInput(w, context.digest(source), source.index) : -1
     }
+    const encoders = execEncoders ??= { meta: messageEncoder('Meta'), mount: messageEncoder('Mount'), secretEnv: messageEncoder('SecretEnv'), platform: messageEncoder('Platform') }
+    w.uint32(0x12) // Op.exec
+    const exec = w.begin()
+    w.uint32(0x0a) // ExecOp.meta
+    let start = w.begin()
+    encoders.meta(w, this.metaIn(context))
+    w.end(start)
+    const templates = this.mountTemplates
+    for (let i = 0; i < templates.length; i++) {
+      w.uint32(0x12) // ExecOp.mounts
+      start = w.begin()
+      const input = i < mounts.length ? (mountInputs[i] as number) : -1
+      if (input > 0) {
+        w.uint32(0x08) // Mount.input; the template has none
+        w.uint32(input)
+      }
+      encoders.mount(w, templates[i] as PbMount)
+      w.end(start)
+    }
+    const network = this.networkMode()
+    if (network !== 0) {
+      w.uint32(0x18)
+      w.uint32(network)
+    }
+    if (this.security === 'insecure') {
+      w.uint32(0x20)
+      w.uint32(SecurityMode.INSECURE)
+    }
+    for (const secret of this.pbSecretEnv) {
+      w.uint32(0x2a)
+      start = w.begin()
+      encoders.secretEnv(w, secret)
+      w.end(start)
+    }
+    w.end(exec)
+    w.uint32(0x52) // Op.platform
+    start = w.begin()
+    encoders.platform(w, platformToPB(this.platform ?? context.platform))
+    w.end(start)
+    w.uint32(0x5a) // Op.constraints, empty
+    w.uint32(0)
+  }
+
+  private networkMode(): number {
+    return this.network === 'host' ? NetMode.HOST : this.network === 'none' ? NetMode.NONE : NetMode.UNSET
+  }
+
+  build(context: BuildContext): BuiltOp {
+    const caps = this.opCaps(context)
+    const meta = this.metaIn(context)
     const inputs: PbInput[] = []
     const mounts: PbMount[] = this.mountTemplates.slice()
     for (let i = 0; i < this.mounts.length; i++) {
@@ -303,14 +380,14 @@ export class ExecVertex implements Vertex {
       exec: {
         meta,
         mounts,
-        network: this.network === 'host' ? NetMode.HOST : this.network === 'none' ? NetMode.NONE : NetMode.UNSET,
+        network: this.networkMode(),
         security: this.security === 'insecure' ? SecurityMode.INSECURE : SecurityMode.SANDBOX,
-        ...(this.secretEnv.length > 0 ? { secretenv: this.secretEnv.map((secret): PbSecretEnv => ({ ID: secret.id, name: secret.name, optional: secret.optional ?? false })) } : {}),
+        ...(this.pbSecretEnv.length > 0 ? { secretenv: this.pbSecretEnv.map((secret) => ({ ...secret })) } : {}),
       },
       platform: platformToPB(this.platform ?? context.platform),
       constraints: EMPTY_CONSTRAINTS,
     })
-    return { op, caps, name: (this.#name ??= this.args.join(' ')), options: this.options }
+    return { op, caps, name: this.opName(), options: this.options }
   }
 }
 

@@ -2,7 +2,11 @@ import { invalid } from './errors.js'
 import type { Int64, PbChownOpt, PbFileAction, PbInput, PbOp, PbUserOpt } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { assertState, type State } from './state.js'
-import { cleanPath, internCaps, joinPath, makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
+import { messageEncoder, type Writer } from './pb/codec.js'
+import {
+  beginInputs, cleanPath, inputsWritten, internCaps, joinPath, makeOp, pickOpOptions, writeInput,
+  type BuildContext, type BuiltOp, type DirectVertex, type EncodeContext, type OpOptions, type Output,
+} from './vertex.js'
 
 /** Owner of created files: a uid/gid number, or a user/group name resolved in the target's /etc/passwd. */
 export interface Owner {
@@ -190,13 +194,15 @@ interface ResolvedAction {
 }
 
 /** The FileOp behind {@link State.file}. */
-export class FileVertex implements Vertex {
+export class FileVertex implements DirectVertex {
   readonly kind = 'file'
   readonly base: Output | undefined
   readonly actions: readonly ResolvedAction[]
   readonly platform: Platform | undefined
   readonly options: OpOptions
   private readonly sourceOutputs: readonly Output[]
+  #caps: readonly string[] | undefined
+  #name: string | undefined
 
   constructor(state: State, chain: FileAction, options?: OpOptions) {
     if (!(chain instanceof FileAction) && typeof (chain as FileAction | undefined)?.actions !== 'function') invalid('Expected a FileAction chain (mkdir, mkfile, rm, copy)')
@@ -229,8 +235,62 @@ export class FileVertex implements Vertex {
     return this.base === undefined && this.actions.every((action) => action.spec.kind !== 'rm')
   }
 
+  /** The caps depend on the actions only. */
+  opCaps(): readonly string[] {
+    if (this.#caps === undefined) {
+      const caps = new Set<string>(['file.base'])
+      for (const { spec } of this.actions) {
+        if (spec.kind === 'rm' && spec.options.allowWildcard) caps.add('file.rm.wildcard')
+        if (spec.kind !== 'copy') continue
+        const o = spec.options
+        if (o.include?.length || o.exclude?.length) caps.add('file.copy.includeexcludepatterns')
+        if (o.alwaysReplaceExistingDestPaths) caps.add('file.copy.alwaysreplaceexistingdestpaths')
+        if (o.modeStr) caps.add('file.copy.modestring')
+      }
+      this.#caps = internCaps(caps)
+    }
+    return this.#caps
+  }
+
+  opName(): string {
+    return (this.#name ??= fileOpName(this.actions))
+  }
+
+  writeOp(context: EncodeContext, w: Writer): void {
+    beginInputs()
+    // Inputs first, in order of first use, as in build().
+    const base = this.base
+    const baseInput = base ? writeInput(w, context.digest(base), base.index) : -1
+    const actions = this.actions
+    for (let i = 0; i < actions.length; i++) {
+      const action = actions[i] as ResolvedAction
+      const source = action.spec.kind === 'copy' ? action.source : undefined
+      secondaryInputs[i] = source ? writeInput(w, context.digest(source), source.index) : -1
+    }
+    const count = inputsWritten()
+    w.uint32(0x22) // Op.file
+    const file = w.begin()
+    for (let i = 0; i < actions.length; i++) {
+      const action = actions[i] as ResolvedAction
+      const input = i === 0 ? baseInput : count + i - 1
+      w.uint32(0x12) // FileOp.actions
+      const start = w.begin()
+      writeInt(w, 0x08, input)
+      writeInt(w, 0x10, secondaryInputs[i] as number)
+      writeInt(w, 0x18, i === actions.length - 1 ? 0 : -1)
+      writeAction(w, action, input)
+      w.end(start)
+    }
+    w.end(file)
+    w.uint32(0x52) // Op.platform
+    const start = w.begin()
+    ;(platformEncoder ??= messageEncoder('Platform'))(w, platformToPB(this.platform ?? context.platform))
+    w.end(start)
+    w.uint32(0x5a) // Op.constraints, empty
+    w.uint32(0)
+  }
+
   build(context: BuildContext): BuiltOp {
-    const caps = new Set<string>(['file.base'])
     const inputs: PbInput[] = []
     const inputIndex = (output: Output | undefined): number => {
       if (!output) return -1
@@ -255,14 +315,10 @@ export class FileVertex implements Vertex {
           pb.mkfile = { path: action.path, mode: (spec.options.mode ?? 0o644) & 0o777, data: spec.data, owner: chown(spec.options.owner, input), timestamp: timestamp(spec.options.createdTime) }
           break
         case 'rm':
-          if (spec.options.allowWildcard) caps.add('file.rm.wildcard')
           pb.rm = { path: action.path, allowNotFound: spec.options.allowNotFound ?? false, allowWildcard: spec.options.allowWildcard ?? false }
           break
         case 'copy': {
           const o = spec.options
-          if (o.include?.length || o.exclude?.length) caps.add('file.copy.includeexcludepatterns')
-          if (o.alwaysReplaceExistingDestPaths) caps.add('file.copy.alwaysreplaceexistingdestpaths')
-          if (o.modeStr) caps.add('file.copy.modestring')
           pb.copy = {
             src: action.src,
             dest: action.path,
@@ -286,8 +342,109 @@ export class FileVertex implements Vertex {
       return pb
     })
     const op: PbOp = makeOp({ inputs, file: { actions }, platform: platformToPB(this.platform ?? context.platform), constraints: EMPTY_CONSTRAINTS })
-    return { op, caps: internCaps(caps), name: fileOpName(this.actions), options: this.options }
+    return { op, caps: this.opCaps(), name: this.opName(), options: this.options }
   }
+}
+
+/** The secondary input of each action of the op being written; see {@link FileVertex.writeOp}. */
+const secondaryInputs: number[] = []
+let platformEncoder: ((w: Writer, value: object) => void) | undefined
+let chownEncoder: ((w: Writer, value: object) => void) | undefined
+
+/** An int64/int32 field, omitted when 0 (negative values take 10 bytes). */
+function writeInt(w: Writer, tag: number, value: number | bigint): void {
+  if (value !== 0 && value !== 0n) {
+    w.uint32(tag)
+    w.int64(value)
+  }
+}
+
+/** A bool field as the compiled encoders write it: omitted when unset or false. */
+function writeBool(w: Writer, tag: number, value: boolean | undefined): void {
+  if (value != null && value !== false) {
+    w.uint32(tag)
+    w.uint32(value ? 1 : 0)
+  }
+}
+
+function writeString(w: Writer, tag: number, value: string): void {
+  if (value !== '') {
+    w.uint32(tag)
+    w.string(value)
+  }
+}
+
+function writeOwner(w: Writer, tag: number, owner: Owner | undefined, input: number): void {
+  const pb = chown(owner, input)
+  if (pb === undefined) return
+  w.uint32(tag)
+  const start = w.begin()
+  ;(chownEncoder ??= messageEncoder('ChownOpt'))(w, pb)
+  w.end(start)
+}
+
+/** The oneof member of a FileAction: the same fields, in the same order, as build()'s objects. */
+function writeAction(w: Writer, action: ResolvedAction, input: number): void {
+  const { spec } = action
+  let start: number
+  switch (spec.kind) {
+    case 'mkdir':
+      w.uint32(0x32) // FileAction.mkdir
+      start = w.begin()
+      writeString(w, 0x0a, action.path)
+      writeInt(w, 0x10, (spec.options.mode ?? 0o755) & 0o777)
+      writeBool(w, 0x18, spec.options.parents ?? false)
+      writeOwner(w, 0x22, spec.options.owner, input)
+      writeInt(w, 0x28, timestamp(spec.options.createdTime))
+      break
+    case 'mkfile':
+      w.uint32(0x2a) // FileAction.mkfile
+      start = w.begin()
+      writeString(w, 0x0a, action.path)
+      writeInt(w, 0x10, (spec.options.mode ?? 0o644) & 0o777)
+      if (spec.data.length !== 0) {
+        w.uint32(0x1a)
+        w.bytes(spec.data)
+      }
+      writeOwner(w, 0x22, spec.options.owner, input)
+      writeInt(w, 0x28, timestamp(spec.options.createdTime))
+      break
+    case 'rm':
+      w.uint32(0x3a) // FileAction.rm
+      start = w.begin()
+      writeString(w, 0x0a, action.path)
+      writeBool(w, 0x10, spec.options.allowNotFound ?? false)
+      writeBool(w, 0x18, spec.options.allowWildcard ?? false)
+      break
+    case 'copy': {
+      const o = spec.options
+      w.uint32(0x22) // FileAction.copy
+      start = w.begin()
+      writeString(w, 0x0a, action.src)
+      writeString(w, 0x12, action.path)
+      writeOwner(w, 0x1a, o.owner, input)
+      writeInt(w, 0x20, o.mode ?? -1)
+      writeBool(w, 0x28, o.followSymlinks ?? false)
+      writeBool(w, 0x30, o.dirContentsOnly ?? false)
+      writeBool(w, 0x38, o.attemptUnpack ?? false)
+      writeBool(w, 0x40, o.createDestPath ?? false)
+      writeBool(w, 0x48, o.allowWildcard ?? false)
+      writeBool(w, 0x50, o.allowEmptyWildcard ?? false)
+      writeInt(w, 0x58, timestamp(o.createdTime))
+      for (const pattern of o.include ?? []) {
+        w.uint32(0x62)
+        w.string(pattern)
+      }
+      for (const pattern of o.exclude ?? []) {
+        w.uint32(0x6a)
+        w.string(pattern)
+      }
+      writeBool(w, 0x70, o.alwaysReplaceExistingDestPaths ?? false)
+      writeString(w, 0x7a, o.modeStr ?? '')
+      break
+    }
+  }
+  w.end(start)
 }
 
 function fileOpName(actions: readonly ResolvedAction[]): string {

@@ -2,11 +2,11 @@ import * as crypto from 'node:crypto'
 import { CAP_FEATURES, NEVER_SEND_CAPS, type EngineCaps } from './caps.js'
 import { dumpDotOps, dumpJsonOps } from './dump.js'
 import { LlbError } from './errors.js'
-import { Writer, encode, encodeMessage, encodeOp } from './pb/codec.js'
+import { Writer, decode, encode, encodeMessage, encodeOp, sealOp } from './pb/codec.js'
 import type { PbDefinition, PbInput, PbOp, PbOpMetadata } from './pb/types.js'
 import { defaultPlatform, normalizePlatform, type Platform } from './platform.js'
 import type { State } from './state.js'
-import { metadataToPB, type BuildContext, type BuiltOp, type CapSupport, type OpOptions, type Output, type Vertex } from './vertex.js'
+import { isDirectVertex, metadataToPB, type BuildContext, type CapSupport, type DirectVertex, type EncodeContext, type OpOptions, type Output, type Vertex } from './vertex.js'
 
 /** The default message limit: dockerd refuses gRPC messages over 4 MiB (wire doc 11.11, 13.10). */
 export const DEFAULT_MAX_DEFINITION_BYTES = 4 * 1024 * 1024
@@ -109,6 +109,75 @@ export class Definition {
   }
 }
 
+/**
+ * What a marshal leaves behind for ops written directly (without a PbOp tree): the context and, in post-order, each
+ * visited vertex with its op, so `DefinitionOp.op` can be built on demand with the same input digests.
+ */
+class MarshalSnapshot {
+  #context: BuildContext | undefined
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly localUniqueId: string,
+    private readonly support: ((cap: string) => CapSupport) | undefined,
+  ) {}
+
+  /** The visited vertices (original, not lowered) and their ops, filled once the marshal has built every op. */
+  readonly vertices: Vertex[] = []
+  readonly ops: DefinitionOp[] = []
+
+  context(): BuildContext {
+    if (this.#context === undefined) {
+      const byVertex = new Map<Vertex, DefinitionOp>()
+      for (let i = 0; i < this.vertices.length; i++) byVertex.set(this.vertices[i] as Vertex, this.ops[i] as DefinitionOp)
+      this.#context = {
+        platform: this.platform,
+        localUniqueId: this.localUniqueId,
+        hasCaps: this.support !== undefined,
+        support: this.support ?? (() => 'enabled'),
+        input(output: Output): PbInput {
+          const op = byVertex.get(output.vertex)
+          if (op === undefined) throw new Error('llb: input was not marshalled')
+          return output.index === 0 ? { digest: op.digest } : { digest: op.digest, index: output.index }
+        },
+      }
+    }
+    return this.#context
+  }
+}
+
+/** A {@link DefinitionOp}; for directly written ops, `op` and `name` are worked out on first use. */
+class MarshalledOp implements DefinitionOp {
+  #op: PbOp | undefined
+  #name: string | undefined
+
+  constructor(
+    readonly digest: string,
+    readonly bytes: Uint8Array,
+    readonly metadata: PbOpMetadata,
+    op: PbOp | undefined,
+    name: string | undefined,
+    private readonly target: DirectVertex | undefined,
+    private readonly snapshot: MarshalSnapshot | undefined,
+  ) {
+    this.#op = op
+    this.#name = name
+  }
+
+  get op(): PbOp {
+    return (this.#op ??= (this.target as DirectVertex).build((this.snapshot as MarshalSnapshot).context()).op)
+  }
+
+  get name(): string {
+    return (this.#name ??= (this.target as DirectVertex).options.customName ?? (this.target as DirectVertex).opName())
+  }
+
+  /** The same op with other metadata (identical ops merged). */
+  withMetadata(metadata: PbOpMetadata): MarshalledOp {
+    return new MarshalledOp(this.digest, this.bytes, metadata, this.#op, this.#name, this.target, this.snapshot)
+  }
+}
+
 let processUniqueId: string | undefined
 let marshalEpoch = 0
 
@@ -198,7 +267,6 @@ function mergeMetadata(into: PbOpMetadata, from: PbOpMetadata): PbOpMetadata {
   return out
 }
 
-const NO_INPUTS: readonly PbInput[] = Object.freeze([])
 
 /** @internal Implements {@link State.marshal}. */
 export function marshalState(state: State, options: MarshalOptions): Definition {
@@ -210,7 +278,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   // Marshal is synchronous: a vertex's memo is marked with this epoch once visited.
   const epoch = ++marshalEpoch
   const memoOf = (vertex: Vertex) => (vertex as unknown as VertexSlots)[MEMO]
-  const context: BuildContext = {
+  const context: EncodeContext = {
     platform,
     localUniqueId,
     hasCaps: support !== undefined,
@@ -221,6 +289,11 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
       if (output.index !== 0) return { digest: memo.op.digest, index: output.index }
       // Output 0 is by far the most read: one shared, frozen Input per vertex and context.
       return (memo.input0 ??= Object.freeze({ digest: memo.op.digest }))
+    },
+    digest(output: Output): string {
+      const memo = memoOf(output.vertex)
+      if (memo === undefined || memo.mark !== epoch || memo.op === undefined) throw new Error('llb: input marshalled out of order')
+      return memo.op.digest
     },
   }
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_DEFINITION_BYTES
@@ -269,24 +342,42 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     stackNext.pop()
   }
 
-  // 2. Build, check caps, serialize and hash each vertex not marshalled in this context before.
+  // 2. Check caps, serialize and hash each vertex not marshalled in this context before. Exec and file ops write
+  // their bytes directly (their PbOp is built only if `DefinitionOp.op` is read); other ops are built, then encoded.
   const checkedCaps = new Map<readonly string[], CheckedCaps>()
+  let snapshot: MarshalSnapshot | undefined
   for (let n = 0; n < order.length; n++) {
     const memo = order[n] as Memo
     if (memo.op !== undefined) continue
     const target = memo.target
-    const built = target.build(context)
-    let checked = checkedCaps.get(built.caps)
-    if (checked === undefined) {
-      const caps = checkCaps(built, target, context, options.caps, engine)
-      checked = { caps, plain: metadataToPB({}, caps) }
-      checkedCaps.set(built.caps, checked)
+    if (isDirectVertex(target)) {
+      const opCaps = target.opCaps(context)
+      const checked = checkedCaps.get(opCaps) ?? checkOpCaps(checkedCaps, opCaps, target.opName(), target.options, target, context, options.caps, engine)
+      opWriter.reset()
+      target.writeOp(context, opWriter)
+      const bytes = sealOp(opWriter)
+      const digest = digestOf(bytes)
+      const metadata = hasOpOptions(target.options) ? metadataToPB(target.options, checked.caps) : checked.plain
+      snapshot ??= new MarshalSnapshot(platform, localUniqueId, support)
+      memo.op = new MarshalledOp(digest, bytes, metadata, undefined, undefined, target, snapshot)
+      memo.key = digestKey(digest)
+      continue
     }
+    const built = target.build(context)
+    const checked = checkedCaps.get(built.caps) ?? checkOpCaps(checkedCaps, built.caps, built.name, built.options, target, context, options.caps, engine)
     const bytes = encodeOp(built.op)
     const digest = digestOf(bytes)
     const metadata = hasOpOptions(built.options) ? metadataToPB(built.options, checked.caps) : checked.plain
-    memo.op = { digest, bytes, op: built.op, metadata, name: built.options.customName ?? built.name }
+    memo.op = new MarshalledOp(digest, bytes, metadata, built.op, built.options.customName ?? built.name, undefined, undefined)
     memo.key = digestKey(digest)
+  }
+  if (snapshot !== undefined) {
+    // Filled once every op is known: the snapshot resolves the inputs of the directly written ops on demand.
+    for (let n = 0; n < order.length; n++) {
+      const memo = order[n] as Memo
+      snapshot.vertices.push(memo.vertex)
+      snapshot.ops.push(memo.op as DefinitionOp)
+    }
   }
 
   // 3. Sort by digest (numbers, not strings: the first 32 bits, then the index), which finds identical ops (one
@@ -300,8 +391,8 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     if (previous !== undefined && previous.key === memo.key && (previous.op as DefinitionOp).digest === op.digest) {
       memo.canonical = previous
       // `sorted` keeps post-order among equal digests, so metadata merges in the order Go's emitter sees it.
-      const into = previous.final as DefinitionOp
-      previous.final = { ...into, metadata: mergeMetadata(into.metadata, op.metadata) }
+      const into = previous.final as MarshalledOp
+      previous.final = into.withMetadata(mergeMetadata(into.metadata, op.metadata))
       continue
     }
     memo.canonical = memo
@@ -316,6 +407,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   const resultMemo = (memoOf(result.vertex) as Memo).canonical as Memo
   const resultDigest = (resultMemo.op as DefinitionOp).digest
   const list: DefinitionOp[] = []
+  // The inputs are read from the op bytes (`Op.inputs` comes first), so no PbOp is needed.
   const walkMemo: Memo[] = [resultMemo]
   const walkNext: number[] = [0]
   resultMemo.emitted = epoch
@@ -323,11 +415,20 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     const top = walkMemo.length - 1
     const current = walkMemo[top] as Memo
     const final = current.final as DefinitionOp
-    const inputs = final.op.inputs ?? NO_INPUTS
+    const bytes = final.bytes
     const next = walkNext[top] as number
-    if (next < inputs.length) {
-      walkNext[top] = next + 1
-      const child = findDigest(canonical, canonicalKeys, (inputs[next] as PbInput).digest as string)
+    if (next < bytes.length && bytes[next] === 0x0a) {
+      let position = next + 1
+      let length = 0
+      for (let shift = 0; ; shift += 7) {
+        const byte = bytes[position++] as number
+        length += (byte & 127) * 2 ** shift
+        if (byte < 128) break
+      }
+      walkNext[top] = position + length
+      const child = bytes[position] === 0x0a && bytes[position + 1] === DIGEST_LENGTH && length >= 2 + DIGEST_LENGTH
+        ? findDigestBytes(canonical, canonicalKeys, bytes, position + 2)
+        : findDigest(canonical, canonicalKeys, decode<PbInput>('Input', bytes.subarray(position, position + length)).digest ?? '')
       if (child.emitted !== epoch) {
         child.emitted = epoch
         walkMemo.push(child)
@@ -355,7 +456,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   if (ignoreCache) terminalCaps['meta.ignorecache'] = true
   if (description) terminalCaps['meta.description'] = true
   if (exportCache) terminalCaps['meta.exportcache'] = true
-  const terminalDef: DefinitionOp = { digest: terminal, bytes: terminalBytes, op: terminalOp, metadata: { caps: terminalCaps }, name: 'terminal' }
+  const terminalDef = new MarshalledOp(terminal, terminalBytes, { caps: terminalCaps }, terminalOp, 'terminal', undefined, undefined)
   list.push(terminalDef)
 
   // The metadata map in digest order: the emitted ops (a vertex may list an input its op does not use), with the
@@ -392,17 +493,32 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
  * The caps an op sends, sorted: those the engine has enabled (all without caps), minus the ones never sent. Throws
  * `LLB_UNSUPPORTED_CAP` for a cap the engine lacks, except merge and diff on engines that have them disabled.
  */
-function checkCaps(built: BuiltOp, target: Vertex, context: BuildContext, engineCaps: MarshalOptions['caps'], engine: string): readonly string[] {
+function checkCaps(opCaps: readonly string[], name: string, options: OpOptions, target: Vertex, context: BuildContext, engineCaps: MarshalOptions['caps'], engine: string): readonly string[] {
   const caps: string[] = []
-  for (const cap of built.caps) {
+  for (const cap of opCaps) {
     if (NEVER_SEND_CAPS.has(cap)) continue
     const stand = context.support(cap)
     if (stand === 'enabled') caps.push(cap)
     else if (stand === 'disabled' && (cap === 'mergeop' || cap === 'diffop')) continue // builds without the cap (wire doc 13.6)
-    else throw unsupported(cap, stand, built.name, built.options, target, engine, disabledReason(engineCaps, cap))
+    else throw unsupported(cap, stand, name, options, target, engine, disabledReason(engineCaps, cap))
   }
   return caps.sort()
 }
+
+/** Checks a cap list (once per marshal: lists are interned) and keeps the result in `checked`. */
+function checkOpCaps(
+  checked: Map<readonly string[], CheckedCaps>, opCaps: readonly string[], name: string, options: OpOptions, target: Vertex, context: BuildContext,
+  engineCaps: MarshalOptions['caps'], engine: string,
+): CheckedCaps {
+  const caps = checkCaps(opCaps, name, options, target, context, engineCaps, engine)
+  const entry: CheckedCaps = { caps, plain: metadataToPB({}, caps) }
+  checked.set(opCaps, entry)
+  return entry
+}
+
+const opWriter = new Writer(64 * 1024)
+/** The length of a `sha256:<64 hex>` digest. */
+const DIGEST_LENGTH = 71
 
 /** Encoded `OpMetadata` values by object: most ops share a handful of frozen metadata objects. */
 const metadataBytes = new WeakMap<PbOpMetadata, Uint8Array>()
@@ -425,25 +541,43 @@ const metadataWriter = new Writer(1024)
  * `encode('Definition', …)` without building a 10k-key object first.
  */
 function encodeDefinition(list: readonly DefinitionOp[], byDigest: readonly DefinitionOp[]): Uint8Array {
+  // The exact size first, so the Definition is written into one buffer that is handed over without a copy.
   let size = 0
-  for (let i = 0; i < list.length; i++) size += (list[i] as DefinitionOp).bytes.length + 6 + 96
-  const writer = new Writer(size + 1024)
   for (let i = 0; i < list.length; i++) {
-    writer.tag(1, 2)
+    const length = (list[i] as DefinitionOp).bytes.length
+    size += 1 + varintSize(length) + length
+  }
+  const metadata: Uint8Array[] = new Array<Uint8Array>(byDigest.length)
+  for (let i = 0; i < byDigest.length; i++) {
+    const op = byDigest[i] as DefinitionOp
+    const bytes = encodedMetadata(op.metadata, metadataWriter)
+    metadata[i] = bytes
+    const entry = 1 + varintSize(op.digest.length) + op.digest.length + 1 + varintSize(bytes.length) + bytes.length
+    size += 1 + varintSize(entry) + entry
+  }
+  const writer = Writer.exact(size)
+  for (let i = 0; i < list.length; i++) {
+    writer.uint32(0x0a) // Definition.def
     writer.bytes((list[i] as DefinitionOp).bytes)
   }
   for (let i = 0; i < byDigest.length; i++) {
     const op = byDigest[i] as DefinitionOp
-    const metadata = encodedMetadata(op.metadata, metadataWriter)
-    writer.tag(2, 2)
+    writer.uint32(0x12) // Definition.metadata entry
     const entry = writer.begin()
-    writer.tag(1, 2)
-    writer.string(op.digest)
-    writer.tag(2, 2)
-    writer.bytes(metadata)
+    writer.uint32(0x0a)
+    if (op.digest.length < 128) writer.ascii(op.digest)
+    else writer.string(op.digest)
+    writer.uint32(0x12)
+    writer.bytes(metadata[i] as Uint8Array)
     writer.end(entry)
   }
   return writer.finish()
+}
+
+function varintSize(value: number): number {
+  let size = 1
+  for (let v = value >>> 7; v > 0; v >>>= 7) size++
+  return size
 }
 
 /** Caps checked for one `BuiltOp.caps` list, and the metadata of ops without options. */
@@ -502,6 +636,34 @@ function sortByDigest(order: readonly Memo[]): Memo[] {
     i = j
   }
   return sorted
+}
+
+/** The canonical memo of the digest written as ASCII at `bytes[offset]` (see {@link findDigest}). */
+function findDigestBytes(canonical: readonly Memo[], keys: Float64Array, bytes: Uint8Array, offset: number): Memo {
+  let key = 0
+  for (let i = offset + 7; i < offset + 15; i++) {
+    const c = bytes[i] as number
+    key = key * 16 + (c <= 57 ? c - 48 : c - 87)
+  }
+  let low = 0
+  let high = canonical.length - 1
+  while (low <= high) {
+    const middle = (low + high) >>> 1
+    const other = keys[middle] as number
+    if (other !== key) {
+      if (other < key) low = middle + 1
+      else high = middle - 1
+      continue
+    }
+    const memo = canonical[middle] as Memo
+    const otherDigest = (memo.op as DefinitionOp).digest
+    let order = otherDigest.length - DIGEST_LENGTH
+    for (let i = 15; order === 0 && i < DIGEST_LENGTH; i++) order = otherDigest.charCodeAt(i) - (bytes[offset + i] as number)
+    if (order === 0) return memo
+    if (order < 0) low = middle + 1
+    else high = middle - 1
+  }
+  return findDigest(canonical, keys, Buffer.from(bytes.buffer, bytes.byteOffset + offset, DIGEST_LENGTH).toString('latin1'))
 }
 
 /** The canonical memo of a digest, by binary search on the sorted canonical memos (and their keys, packed). */

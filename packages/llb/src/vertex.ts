@@ -1,3 +1,4 @@
+import type { Writer } from './pb/codec.js'
 import type { Platform } from './platform.js'
 import type { PbInput, PbMeta, PbMount, PbOp, PbOpMetadata } from './pb/types.js'
 
@@ -54,6 +55,69 @@ export interface Vertex {
   lower?(context: BuildContext): Vertex | undefined
   /** Marshals the vertex; its inputs are already marshalled. */
   build(context: BuildContext): BuiltOp
+}
+
+/** @internal What a direct op writer sees: the build context plus the digest of each marshalled input. */
+export interface EncodeContext extends BuildContext {
+  /** The digest of the op behind an output whose vertex was marshalled already. */
+  digest(output: Output): string
+}
+
+/**
+ * @internal A vertex that serializes its op straight into a writer, without building a `PbOp` tree first (exec and
+ * file ops: most of a large graph). `build` stays the reference: `writeOp` must give exactly
+ * `encode('Op', build(context).op)` (property-tested), and marshal calls `build` only when someone reads
+ * `DefinitionOp.op`.
+ */
+export interface DirectVertex extends Vertex {
+  readonly options: OpOptions
+  /** The caps the op needs in `context`: the same (interned) list as `build(context).caps`. */
+  opCaps(context: BuildContext): readonly string[]
+  /** The vertex name: `build(context).name`. */
+  opName(): string
+  /** Appends the serialized Op to `writer`. */
+  writeOp(context: EncodeContext, writer: Writer): void
+}
+
+/** @internal */
+export function isDirectVertex(vertex: Vertex): vertex is DirectVertex {
+  return typeof (vertex as Partial<DirectVertex>).writeOp === 'function'
+}
+
+// The inputs of the op being written (one op at a time: writers are synchronous and do not nest).
+const inputDigests: string[] = []
+const inputIndexes: number[] = []
+let inputCount = 0
+
+/** @internal Starts the `Op.inputs` of a direct op writer. */
+export function beginInputs(): void {
+  inputCount = 0
+}
+
+/** @internal How many inputs the op being written has so far. */
+export function inputsWritten(): number {
+  return inputCount
+}
+
+/**
+ * @internal The position of input (digest, index) in the op being written, appending it as an `Op.inputs` entry
+ * when it is new: Go dedups inputs by both, in order of first use. Call before writing any other Op field.
+ */
+export function writeInput(writer: Writer, digest: string, index: number): number {
+  for (let i = 0; i < inputCount; i++) if (inputDigests[i] === digest && inputIndexes[i] === index) return i
+  inputDigests[inputCount] = digest
+  inputIndexes[inputCount] = index
+  writer.uint32(0x0a) // Op.inputs
+  const start = writer.begin()
+  writer.uint32(0x0a) // Input.digest
+  if (digest.length < 128) writer.ascii(digest)
+  else writer.string(digest)
+  if (index !== 0) {
+    writer.uint32(0x10) // Input.index
+    writer.int64(index)
+  }
+  writer.end(start)
+  return inputCount++
 }
 
 /** One output of a vertex. */

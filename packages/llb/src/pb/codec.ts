@@ -26,6 +26,8 @@ export class Writer {
   /** The same memory as a Node Buffer, for its native `latin1Write` (long ASCII strings such as digests). */
   private native: NodeBuffer
   position = 0
+  /** Set by {@link Writer.exact}. */
+  private exact = false
 
   constructor(size = 1024) {
     this.buffer = new Uint8Array(size)
@@ -90,6 +92,15 @@ export class Writer {
 
   tag(field: number, wireType: number): void {
     this.uint32((field << 3) | wireType)
+  }
+
+  /** A length-prefixed string that is known to be ASCII and shorter than 128 characters (digests). */
+  ascii(value: string): void {
+    const length = value.length
+    this.ensure(1 + length)
+    this.buffer[this.position] = length
+    this.native.latin1Write(value, this.position + 1, length)
+    this.position += 1 + length
   }
 
   bytes(data: Uint8Array): void {
@@ -171,9 +182,16 @@ export class Writer {
     return this.buffer.subarray(0, this.position)
   }
 
-  /** A copy of the bytes written so far. */
+  /** A copy of the bytes written so far (the buffer itself when it was sized exactly and filled). */
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.position)
+    return this.position === this.buffer.length && this.exact ? this.buffer : this.buffer.slice(0, this.position)
+  }
+
+  /** A writer for exactly `size` bytes whose {@link finish} hands over its buffer without a copy. */
+  static exact(size: number): Writer {
+    const writer = new Writer(size)
+    writer.exact = true
+    return writer
   }
 }
 
@@ -278,6 +296,11 @@ function encoderFor(name: string): MessageEncoder {
   return encoder
 }
 
+/** @internal The compiled encoder of message `type` (fields only: no tag, no length), for direct op writers. */
+export function messageEncoder(type: string): (writer: Writer, value: object) => void {
+  return encoderFor(messageDesc(type).name)
+}
+
 function encodeInto(writer: Writer, desc: MessageDesc, value: object): void {
   encoderFor(desc.name)(writer, value)
 }
@@ -308,7 +331,12 @@ const opDesc = () => messageDesc('Op')
 export function encodeOp(value: object): Uint8Array {
   scratchWriter.reset()
   encodeInto(scratchWriter, opDesc(), value)
-  const bytes = scratchWriter.view()
+  return sealOp(scratchWriter)
+}
+
+/** @internal The bytes written to `writer` (an op), copied like {@link encodeOp}'s result. */
+export function sealOp(writer: Writer): Uint8Array {
+  const bytes = writer.view()
   if (bytes.length > SLAB_SIZE / 8) return bytes.slice()
   if (slabUsed + bytes.length > SLAB_SIZE) {
     slab = new Uint8Array(SLAB_SIZE)
