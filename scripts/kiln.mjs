@@ -13,6 +13,6 @@ if (build.status !== 0) {
   console.error('kiln: building the CLI failed; run `pnpm build` to see why')
   process.exit(build.status ?? 1)
 }
-const run = spawnSync(process.execPath, [`${root}/packages/cli/dist/bin/kiln.js`, ...process.argv.slice(2)], { stdio: 'inherit', cwd: process.env.INIT_CWD ?? process.cwd() })
+const run = spawnSync(process.execPath, [`${root}/packages/cli/dist/bin/kiln.cjs`, ...process.argv.slice(2)], { stdio: 'inherit', cwd: process.env.INIT_CWD ?? process.cwd() })
 if (run.signal) process.kill(process.pid, run.signal)
 process.exit(run.status ?? 1)

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
-const bin = process.env.KILN_BIN ? resolve(process.env.KILN_BIN) : join(root, 'packages', 'cli', 'dist', 'bin', 'kiln.js')
+const bin = process.env.KILN_BIN ? resolve(process.env.KILN_BIN) : join(root, 'packages', 'cli', 'dist', 'bin', 'kiln.cjs')
 const multi = join(here, 'multi')
 const only = new Set((process.env.ONLY ?? 'startup,parallel,cached').split(','))
 const engine = process.env.KILN_ENGINE ?? 'docker:///run/kiln/current/docker.sock'

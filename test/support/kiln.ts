@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 
 /** The built `kiln` binary, as users run it (scripts/test.sh builds every package before the end-to-end runs). */
-export const kilnBin = `${repoRoot}/packages/cli/dist/bin/kiln.js`
+export const kilnBin = `${repoRoot}/packages/cli/dist/bin/kiln.cjs`
 
 export interface KilnResult {
   readonly code: number | null

@@ -1,9 +1,10 @@
-// Bundles the `kiln` binary (dist/bin/kiln.js) with esbuild after tsc has built dist/: the CLI, core, llb, the
-// BuildKit client, plugin-std and the small dependencies become a few files, so start-up resolves and reads a
-// handful of modules instead of a hundred. Dynamic imports stay lazy (split chunks): `--version` loads almost
-// nothing, `plan` loads no gRPC client unless it needs the engine. dist/index.js and the rest of dist/ stay tsc's
-// output for the library API; plugins other than plugin-std still load from the project's node_modules.
-import { readFileSync, rmSync } from 'node:fs'
+// Bundles the `kiln` binary after tsc has built dist/: the CLI, core, llb, the BuildKit client, plugin-std and the
+// small dependencies become one CommonJS file, dist/bin/kiln-bundle.cjs, which the launcher dist/bin/kiln.cjs
+// (src/bin/kiln.cts) runs through V8's code cache. Modules behind dynamic imports are initialised on first use:
+// `plan` runs no gRPC client code unless it needs the engine. dist/index.js and the rest of dist/ stay tsc's output
+// for the library API; plugins other than plugin-std load from the project's node_modules.
+import { createHash } from 'node:crypto'
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,7 +12,9 @@ import { build } from 'esbuild'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outdir = join(root, 'dist', 'bin')
+// Earlier layouts: an ESM entry with split chunks.
 rmSync(join(outdir, 'chunks'), { recursive: true, force: true })
+mkdirSync(outdir, { recursive: true })
 
 // `createRequire(import.meta.url)('../package.json')` (plugin-std's meta, the CLI's version) would read a file
 // relative to the bundle: inline the JSON the module meant instead.
@@ -30,18 +33,20 @@ const inlineJsonRequires = {
 
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { kiln: 'src/bin/kiln.ts' },
+  entryPoints: { 'kiln-bundle': 'src/bin/bundle.ts' },
   outdir,
-  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.cjs' },
+  write: false,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  // CommonJS: one file that kiln.cjs compiles through V8's code cache (ESM has no code cache API on Node 20).
+  // Dynamic imports stay lazy: esbuild initialises those modules on first use.
+  format: 'cjs',
   platform: 'node',
   target: 'node20.19',
   // jiti loads kiln.ts files only; it stays a dependency loaded from node_modules.
   external: ['jiti'],
-  // CommonJS dependencies (tsyringe, protobufjs, commander) call require() for Node's own modules.
-  banner: { js: "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);" },
+  define: { 'import.meta.url': '__kilnImportMetaUrl' },
+  banner: { js: "const __kilnImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [inlineJsonRequires],
   sourcemap: 'linked',
   legalComments: 'none',
@@ -50,6 +55,32 @@ const result = await build({
   logLevel: 'warning',
   metafile: true,
 })
+// The bundle's first line names its content: the code cache keys its entries by it (compile-cache.cts).
+for (const file of result.outputFiles) {
+  if (file.path.endsWith('.cjs')) {
+    const id = createHash('sha256').update(file.contents).digest('hex')
+    writeFileSync(file.path, Buffer.concat([Buffer.from(`/* kiln-bundle ${id} */\n`), file.contents]))
+  } else {
+    // The source map's lines move down by one with the id line: ';' adds an empty first line to its mappings.
+    const map = JSON.parse(file.text)
+    map.mappings = `;${map.mappings}`
+    writeFileSync(file.path, JSON.stringify(map))
+  }
+}
+// The launcher: small, CommonJS, and nothing but Node's own modules.
+await build({
+  absWorkingDir: root,
+  entryPoints: { kiln: 'src/bin/launcher.ts' },
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20.19',
+  legalComments: 'none',
+  logLevel: 'warning',
+})
+chmodSync(join(outdir, 'kiln.cjs'), 0o755)
 if (process.env.KILN_BUNDLE_ANALYZE) {
   const { analyzeMetafile } = await import('esbuild')
   console.log(await analyzeMetafile(result.metafile))

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { flavor, kiln, project, requireBuilt } from './kiln.js'
@@ -210,5 +211,43 @@ describe(`kiln on the ${flavor()} engine`, () => {
     expect(existsSync(join(dir, '.kiln', 'schema.json'))).toBe(true)
     expect((await kiln(['--version'], { cwd: dir })).stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
     expect((await kiln(['engine', 'status', flavor()], { cwd: dir })).code).toBe(0)
+  })
+
+  it('runs a kiln.ts pipeline (typed config through jiti) with and without the code cache', async () => {
+    const marker = unique()
+    const dir = project({
+      'kiln.ts': [
+        'const greeting: string = "hello from kiln.ts"',
+        'export const params = { who: { default: "ts" } }',
+        'export default ({ params }: { params: { who: string } }) => ({',
+        `  hello: { type: "run", from: "busybox:latest", script: \`echo \${greeting} \${params.who} ${marker}\` },`,
+        '})',
+        '',
+      ].join('\n'),
+    })
+    const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-v8-'))
+    for (const state of ['miss', 'hit']) {
+      const result = await kiln(['run', '--progress', 'plain', '--set', 'who=e2e'], { cwd: dir, env: { KILN_CACHE_DIR: cacheDir, KILN_DEBUG: 'timing' } })
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stderr).toContain(`bundle loaded (code cache: ${state})`)
+      expect(result.stderr).toContain(`hello from kiln.ts e2e ${marker}`)
+    }
+  })
+
+  it("keeps V8's compiled code of the CLI between runs, and runs the same without it", async () => {
+    const dir = project({ 'kiln.yaml': 'nodes:\n  hello: { type: run, from: busybox:latest, script: echo hi }\n' })
+    const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-v8-'))
+    const env = { KILN_CACHE_DIR: cacheDir, KILN_DEBUG: 'timing' }
+    const first = await kiln(['validate'], { cwd: dir, env })
+    expect(first.code).toBe(0)
+    expect(first.stderr).toContain('bundle loaded (code cache: miss)')
+    expect(readdirSync(join(cacheDir, 'v8'))).toEqual([expect.stringMatching(new RegExp(`^[0-9a-f]{32}-${process.version}-${process.arch}\\.v8$`))])
+    const second = await kiln(['validate'], { cwd: dir, env })
+    expect(second.code).toBe(0)
+    expect(second.stderr).toContain('bundle loaded (code cache: hit)')
+    expect(second.stdout).toBe(first.stdout)
+    const off = await kiln(['validate'], { cwd: dir, env: { ...env, KILN_NO_COMPILE_CACHE: '1' } })
+    expect(off.stderr).toContain('bundle loaded (code cache: off)')
+    expect(off.stdout).toBe(first.stdout)
   })
 })

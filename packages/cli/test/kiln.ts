@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const BIN = fileURLToPath(new URL('../dist/bin/kiln.js', import.meta.url))
+export const BIN = fileURLToPath(new URL('../dist/bin/kiln.cjs', import.meta.url))
 
 export function requireBuilt(): void {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build first (pnpm exec turbo run build --filter @kiln/cli...)`)

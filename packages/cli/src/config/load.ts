@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import type { createJiti as CreateJiti } from 'jiti'
+import { importModule } from '../dynamic-import.js'
 import { ConfigError, UsageError, type Diagnostic, type SourcePosition } from '../errors.js'
 import { findConfig, profilePath, type ConfigFormat } from './find.js'
 import { deepMerge, isPlainObject } from './merge.js'
@@ -200,7 +202,7 @@ async function evaluateTsConfig(
 ): Promise<{ config: Record<string, unknown>; params: Record<string, ParamValue>; declarations: Map<string, ParamDeclaration> }> {
   let module: TsModule
   try {
-    const { createJiti } = await import('jiti')
+    const { createJiti } = await importModule<{ createJiti: typeof CreateJiti }>('jiti')
     const jiti = createJiti(pathToFileURL(path).href, { interopDefault: false, moduleCache: false, fsCache: false })
     module = (await jiti.import(path)) as TsModule
   } catch (error) {

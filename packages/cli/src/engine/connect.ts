@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { isCoreError } from '@kiln/core'
 import type { BuildkitClient } from '@kiln/buildkit'
 import { EngineUnavailableError, UsageError } from '../errors.js'
@@ -80,7 +81,6 @@ async function autoStartEngine(env: NodeJS.ProcessEnv): Promise<boolean> {
   const { findEngineScript } = await import('../commands/engine.js')
   const script = findEngineScript()
   if (script === undefined) return false
-  const { spawnSync } = await import('node:child_process')
   process.stderr.write('kiln: no engine is running; starting the project engine (scripts/engine.sh start current)\n')
   const started = spawnSync('bash', [script, 'start', 'current'], { stdio: ['ignore', 'ignore', 'inherit'], env })
   return started.status === 0

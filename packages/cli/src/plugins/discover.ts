@@ -5,6 +5,7 @@ import { delimiter, dirname, join, resolve as resolvePath } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError, type Diagnostic, type SourcePosition } from '../errors.js'
 import type { PluginRequest } from '../config/load.js'
+import { importModule } from '../dynamic-import.js'
 
 /** The package-name shapes that make a dependency a Kiln plugin. */
 const PLUGIN_NAME = /^(?:@kiln\/plugin-[a-z0-9._-]+|kiln-plugin-[a-z0-9._-]+|@[a-z0-9._-]+\/kiln-plugin-[a-z0-9._-]+)$/
@@ -117,7 +118,7 @@ export class NodeModuleLoader implements ModuleLoader {
   }
 
   async import(path: string): Promise<unknown> {
-    return import(pathToFileURL(path).href)
+    return importModule(pathToFileURL(path).href)
   }
 
   version(path: string): string | undefined {
