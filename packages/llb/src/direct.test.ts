@@ -1,13 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
-  BUILDKIT_V0_13_NEW_CAPS, BUILDKIT_V0_8_CAPS, CAP_FEATURES, FileAction, copy, encode, image, local, mkdir, mkfile, rm, scratch,
+  BUILDKIT_V0_13_NEW_CAPS, BUILDKIT_V0_8_CAPS, CAP_FEATURES, FileAction, copy, encode, image, local, merge, mkdir, mkfile, rm, scratch,
   type CopyOptions, type MarshalOptions, type MountSpec, type Owner, type RunOptions, type State, type Timestamp,
 } from './index.js'
 import type { PbOp } from './pb/types.js'
 
 /**
- * Exec and file ops are written straight into the op buffer (`writeOp`); their `build()` (a PbOp tree, encoded by
+ * Exec, file and merge ops are written straight into the op buffer (`writeOp`); their `build()` (a PbOp tree, encoded by
  * the table-driven codec) is the reference. `DefinitionOp.op` comes from `build()`, so every op of a marshalled
  * graph must encode to exactly its bytes.
  */
@@ -123,7 +123,7 @@ function expectReferenceBytes(state: State): void {
   }
 }
 
-describe('direct op writers (exec and file) match the reference encoding', () => {
+describe('direct op writers (exec, file and merge) match the reference encoding', () => {
   it('exec ops, with every kind of mount and option', () => {
     fc.assert(fc.property(base, run, fc.boolean(), (on, options, stacked) => {
       const state = on.run(options).root()
@@ -136,6 +136,18 @@ describe('direct op writers (exec and file) match the reference encoding', () =>
     fc.assert(fc.property(base, chain, fc.option(path, { nil: undefined }), (on, actions, dir) => {
       expectReferenceBytes((dir === undefined ? on : on.dir(dir)).file(actions))
     }), { numRuns: 300 })
+  })
+
+  it('merge ops, with repeated inputs and outputs other than 0', () => {
+    const exec = image('busybox').run({ args: ['make'], mounts: [{ type: 'bind', dest: '/out', from: scratch() }] })
+    const extra = [exec.getMount('/out'), exec.root()]
+    fc.assert(fc.property(fc.array(fc.oneof(base, fc.constantFrom(...extra)), { minLength: 2, maxLength: 6 }), fc.option(fc.constantFrom('linux/arm64'), { nil: undefined }), (inputs, platform) => {
+      const merged = merge(platform === undefined ? inputs : inputs.map((input) => input.platform(platform)))
+      // Without mergeop the merge is lowered or refused: only contexts that have it (or no caps) apply.
+      for (const options of [CONTEXTS[0], CONTEXTS[1], CONTEXTS[2]] as MarshalOptions[]) {
+        for (const op of merged.marshal(options).ops.values()) expect(hex(op.bytes)).toBe(hex(encode('Op', op.op as PbOp)))
+      }
+    }), { numRuns: 200 })
   })
 
   it('mount outputs other than the root and file ops reading exec mounts', () => {

@@ -2,7 +2,7 @@ import { invalid } from './errors.js'
 import type { PbInput, PbMeta, PbMount, PbOp, PbSecretEnv } from './pb/types.js'
 import { CacheSharingOpt, MountType, NetMode, SecurityMode } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
-import { ExecState, assertState, stateEnv, stateWith, type HostEntry, type NetworkMode, type SecurityModeName, type State } from './state.js'
+import { ExecState, assertState, stateEnv, stateSettings, type HostEntry, type NetworkMode, type SecurityModeName, type State } from './state.js'
 import { messageEncoder, type Writer } from './pb/codec.js'
 import {
   beginInputs, cleanPath, internCaps, joinPath, makeMeta, makeMount, makeOp, pickOpOptions, writeInput,
@@ -123,10 +123,65 @@ export interface RunOptions extends OpOptions {
 
 const NO_SECRET_ENV: readonly SecretEnv[] = Object.freeze([])
 const NO_PB_SECRET_ENV: readonly PbSecretEnv[] = Object.freeze([])
+const NO_SECRETS: readonly ResolvedSecret[] = Object.freeze([])
+const NO_ENV = Object.freeze([]) as unknown as string[]
 
 /** The input index of each regular mount of the op being written (-1: none); see {@link ExecVertex.writeOp}. */
 const mountInputs: number[] = []
-let execEncoders: { meta: (w: Writer, v: object) => void; mount: (w: Writer, v: object) => void; secretEnv: (w: Writer, v: object) => void; platform: (w: Writer, v: object) => void } | undefined
+/** An int64/int32/enum field, omitted when 0 (negative values take 10 bytes). */
+function writeInt(w: Writer, tag: number, value: number): void {
+  if (value !== 0) {
+    w.uint32(tag)
+    w.int64(value)
+  }
+}
+
+/** A bool field as the compiled encoders write it: omitted when unset or false. */
+function writeBool(w: Writer, tag: number, value: boolean | undefined): void {
+  if (value != null && value !== false) {
+    w.uint32(tag)
+    w.uint32(value ? 1 : 0)
+  }
+}
+
+function writeString(w: Writer, tag: number, value: string): void {
+  if (value !== '') {
+    w.uint32(tag)
+    w.string(value)
+  }
+}
+
+/** Secret or ssh mounts: input -1, dest, mount type, then SecretOpt (field 21) or SSHOpt (field 22). */
+function writeSecretMounts(w: Writer, secrets: readonly ResolvedSecret[], type: number): void {
+  for (const secret of secrets) {
+    w.uint32(0x12) // ExecOp.mounts
+    const start = w.begin()
+    writeInt(w, 0x08, -1)
+    writeString(w, 0x1a, secret.dest)
+    w.uint32(0x30)
+    w.uint32(type)
+    w.uint32(type === MountType.SECRET ? (21 << 3) | 2 : (22 << 3) | 2) // Mount.secretOpt, Mount.SSHOpt
+    const opt = w.begin()
+    writeString(w, 0x0a, secret.id)
+    if (secret.uid !== 0) {
+      w.uint32(0x10)
+      w.uint32(secret.uid)
+    }
+    if (secret.gid !== 0) {
+      w.uint32(0x18)
+      w.uint32(secret.gid)
+    }
+    if (secret.mode !== 0) {
+      w.uint32(0x20)
+      w.uint32(secret.mode)
+    }
+    writeBool(w, 0x28, secret.optional)
+    w.end(opt)
+    w.end(start)
+  }
+}
+
+let execEncoders: { meta: (w: Writer, v: object) => void; secretEnv: (w: Writer, v: object) => void; platform: (w: Writer, v: object) => void } | undefined
 
 /** The caps an exec op can need, as bits: one shared cap list per combination, found without building a key. */
 const EXEC_CAP_NAMES = [
@@ -208,7 +263,8 @@ export class ExecVertex implements DirectVertex {
   private readonly baseCaps: readonly string[]
   private readonly pbMeta: PbMeta
   private readonly hasPath: boolean
-  private readonly mountTemplates: readonly PbMount[]
+  private readonly secrets: readonly ResolvedSecret[]
+  private readonly ssh: readonly ResolvedSecret[]
   private readonly args: readonly string[]
   private readonly pbSecretEnv: readonly PbSecretEnv[]
   #name: string | undefined
@@ -231,7 +287,8 @@ export class ExecVertex implements DirectVertex {
     this.sourceOutputs = outputs
 
     let caps = EXEC_CAP['exec.meta.base'] as number
-    const env = envList.map(([key, value]) => `${key}=${value}`)
+    // Most execs inherit no environment: share one empty list.
+    const env = envList.length === 0 && ssh.length === 0 ? NO_ENV : envList.map(([key, value]) => `${key}=${value}`)
     if (ssh.length > 0 && !envList.some(([key]) => key === 'SSH_AUTH_SOCK')) env.push(`SSH_AUTH_SOCK=${(ssh[0] as ResolvedSecret).dest}`)
     this.hasPath = envList.some(([key]) => key === 'PATH')
     this.pbMeta = makeMeta(meta, env)
@@ -241,36 +298,23 @@ export class ExecVertex implements DirectVertex {
     if (meta.validExitCodes?.length) caps |= EXEC_CAP['exec.validexitcode'] as number
     if (network !== 'sandbox') caps |= EXEC_CAP['exec.meta.network'] as number
     if (security !== 'sandbox') caps |= EXEC_CAP['exec.meta.security'] as number
-    const templates: PbMount[] = []
     for (const mount of mounts) {
       if (mount.selector) caps |= EXEC_CAP['exec.mount.selector'] as number
-      // Mounts with a source get their input when the op is built (`input` is Mount's first field).
-      const pb: PbMount = { input: mount.source ? undefined : -1, dest: mount.dest, output: mount.output, readonly: mount.readonly, selector: mount.selector }
       if (mount.type === 'cache') {
         caps |= (EXEC_CAP['exec.mount.cache'] as number) | (EXEC_CAP['exec.mount.cache.sharing'] as number)
-        pb.mountType = MountType.CACHE
-        pb.cacheOpt = { ID: mount.cacheId, sharing: mount.sharing }
       } else if (mount.type === 'tmpfs') {
         caps |= EXEC_CAP['exec.mount.tmpfs'] as number
         if (mount.size > 0) caps |= EXEC_CAP['exec.mount.tmpfs.size'] as number
-        pb.mountType = MountType.TMPFS
-        pb.TmpfsOpt = { size: mount.size }
       } else {
         caps |= EXEC_CAP['exec.mount.bind'] as number
         if (mount.noOutputWritable) caps |= EXEC_CAP['exec.mount.bind.readwrite-nooutput'] as number
       }
-      templates.push(makeMount(pb))
     }
     if (secrets.length > 0) caps |= EXEC_CAP['exec.mount.secret'] as number
-    for (const secret of secrets) {
-      templates.push(makeMount({ input: -1, dest: secret.dest, mountType: MountType.SECRET, secretOpt: { ID: secret.id, uid: secret.uid, gid: secret.gid, mode: secret.mode, optional: secret.optional } }))
-    }
     if (ssh.length > 0) caps |= EXEC_CAP['exec.mount.ssh'] as number
-    for (const agent of ssh) {
-      templates.push(makeMount({ input: -1, dest: agent.dest, mountType: MountType.SSH, SSHOpt: { ID: agent.id, uid: agent.uid, gid: agent.gid, mode: agent.mode, optional: agent.optional } }))
-    }
     if (secretEnv.length > 0) caps |= EXEC_CAP['exec.secretenv'] as number
-    this.mountTemplates = templates
+    this.secrets = secrets.length > 0 ? secrets : NO_SECRETS
+    this.ssh = ssh.length > 0 ? ssh : NO_SECRETS
     this.baseCaps = execCaps(caps)
     this.args = meta.args ?? []
     this.pbSecretEnv = secretEnv.length > 0 ? secretEnv.map((secret): PbSecretEnv => ({ ID: secret.id, name: secret.name, optional: secret.optional ?? false })) : NO_PB_SECRET_ENV
@@ -313,27 +357,44 @@ export class ExecVertex implements DirectVertex {
     beginInputs()
     for (let i = 0; i < mounts.length; i++) {
       const source = (mounts[i] as ResolvedMount).source
-      mountInputs[i] = source ? writeInput(w, context.digest(source), source.index) : -1
+      mountInputs[i] = source ? writeInput(w, context.hex(source), source.index) : -1
     }
-    const encoders = execEncoders ??= { meta: messageEncoder('Meta'), mount: messageEncoder('Mount'), secretEnv: messageEncoder('SecretEnv'), platform: messageEncoder('Platform') }
+    const encoders = execEncoders ??= { meta: messageEncoder('Meta'), secretEnv: messageEncoder('SecretEnv'), platform: messageEncoder('Platform') }
     w.uint32(0x12) // Op.exec
     const exec = w.begin()
     w.uint32(0x0a) // ExecOp.meta
     let start = w.begin()
     encoders.meta(w, this.metaIn(context))
     w.end(start)
-    const templates = this.mountTemplates
-    for (let i = 0; i < templates.length; i++) {
+    for (let i = 0; i < mounts.length; i++) {
+      const mount = mounts[i] as ResolvedMount
       w.uint32(0x12) // ExecOp.mounts
       start = w.begin()
-      const input = i < mounts.length ? (mountInputs[i] as number) : -1
-      if (input > 0) {
-        w.uint32(0x08) // Mount.input; the template has none
-        w.uint32(input)
+      writeInt(w, 0x08, mount.source ? (mountInputs[i] as number) : -1) // Mount.input
+      writeString(w, 0x12, mount.selector)
+      writeString(w, 0x1a, mount.dest)
+      writeInt(w, 0x20, mount.output)
+      writeBool(w, 0x28, mount.readonly)
+      if (mount.type === 'cache') {
+        w.uint32(0x30) // Mount.mountType
+        w.uint32(MountType.CACHE)
+        w.uint32((20 << 3) | 2) // Mount.cacheOpt
+        const opt = w.begin()
+        writeString(w, 0x0a, mount.cacheId)
+        writeInt(w, 0x10, mount.sharing)
+        w.end(opt)
+      } else if (mount.type === 'tmpfs') {
+        w.uint32(0x30)
+        w.uint32(MountType.TMPFS)
+        w.uint32((19 << 3) | 2) // Mount.TmpfsOpt
+        const opt = w.begin()
+        writeInt(w, 0x08, mount.size)
+        w.end(opt)
       }
-      encoders.mount(w, templates[i] as PbMount)
       w.end(start)
     }
+    writeSecretMounts(w, this.secrets, MountType.SECRET)
+    writeSecretMounts(w, this.ssh, MountType.SSH)
     const network = this.networkMode()
     if (network !== 0) {
       w.uint32(0x18)
@@ -358,6 +419,29 @@ export class ExecVertex implements DirectVertex {
     w.uint32(0)
   }
 
+  /** The Mount messages of build(); sourced mounts get their input there (`input` is Mount's first field). */
+  private mountTemplates(): PbMount[] {
+    const templates: PbMount[] = []
+    for (const mount of this.mounts) {
+      const pb: PbMount = { input: mount.source ? undefined : -1, dest: mount.dest, output: mount.output, readonly: mount.readonly, selector: mount.selector }
+      if (mount.type === 'cache') {
+        pb.mountType = MountType.CACHE
+        pb.cacheOpt = { ID: mount.cacheId, sharing: mount.sharing }
+      } else if (mount.type === 'tmpfs') {
+        pb.mountType = MountType.TMPFS
+        pb.TmpfsOpt = { size: mount.size }
+      }
+      templates.push(makeMount(pb))
+    }
+    for (const secret of this.secrets) {
+      templates.push(makeMount({ input: -1, dest: secret.dest, mountType: MountType.SECRET, secretOpt: { ID: secret.id, uid: secret.uid, gid: secret.gid, mode: secret.mode, optional: secret.optional } }))
+    }
+    for (const agent of this.ssh) {
+      templates.push(makeMount({ input: -1, dest: agent.dest, mountType: MountType.SSH, SSHOpt: { ID: agent.id, uid: agent.uid, gid: agent.gid, mode: agent.mode, optional: agent.optional } }))
+    }
+    return templates
+  }
+
   private networkMode(): number {
     return this.network === 'host' ? NetMode.HOST : this.network === 'none' ? NetMode.NONE : NetMode.UNSET
   }
@@ -366,7 +450,7 @@ export class ExecVertex implements DirectVertex {
     const caps = this.opCaps(context)
     const meta = this.metaIn(context)
     const inputs: PbInput[] = []
-    const mounts: PbMount[] = this.mountTemplates.slice()
+    const mounts: PbMount[] = this.mountTemplates()
     for (let i = 0; i < this.mounts.length; i++) {
       const source = (this.mounts[i] as ResolvedMount).source
       if (!source) continue
@@ -482,7 +566,7 @@ export function runExec(state: State, options: RunOptions): ExecState {
     pickOpOptions(options),
   )
   const rootIndex = (mounts.find((mount) => mount.dest === '/') as ResolvedMount).output
-  return new ExecState(stateWith(state, { output: { vertex, index: rootIndex } }), vertex)
+  return new ExecState(stateSettings(state), { vertex, index: rootIndex }, vertex)
 }
 
 

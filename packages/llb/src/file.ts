@@ -68,7 +68,8 @@ export interface CopyOptions {
 
 type ActionSpec =
   | { kind: 'mkdir'; path: string; options: MkdirOptions }
-  | { kind: 'mkfile'; path: string; data: Uint8Array; options: MkfileOptions }
+  /** `data` is kept as given (a string is UTF-8 encoded when the op is written). */
+  | { kind: 'mkfile'; path: string; data: string | Uint8Array; options: MkfileOptions }
   | { kind: 'rm'; path: string; options: RmOptions }
   | { kind: 'copy'; from: State; src: string; dest: string; options: CopyOptions }
 
@@ -120,22 +121,29 @@ function checkPath(path: string, what: string): void {
 /** A file action that creates a directory. */
 export function mkdir(path: string, options: MkdirOptions = {}): FileAction {
   checkPath(path, 'mkdir')
-  return new FileAction(undefined, { kind: 'mkdir', path, options: { ...options } })
+  return new FileAction(undefined, { kind: 'mkdir', path, options: copyOptions(options) })
 }
 
 const utf8 = new TextEncoder()
+const NO_OPTIONS = Object.freeze({})
+
+/** A private copy of action options (the caller may change theirs later); none share one frozen object. */
+function copyOptions<T extends object>(options: T): T {
+  for (const _key in options) return { ...options }
+  return NO_OPTIONS as T
+}
 
 /** A file action that writes a file (its parent directory must exist). */
 export function mkfile(path: string, data: string | Uint8Array, options: MkfileOptions = {}): FileAction {
   checkPath(path, 'mkfile')
-  const bytes = typeof data === 'string' ? utf8.encode(data) : data.slice()
-  return new FileAction(undefined, { kind: 'mkfile', path, data: bytes, options: { ...options } })
+  // Strings are immutable: keep them (the writer encodes them in place); copy bytes the caller could change.
+  return new FileAction(undefined, { kind: 'mkfile', path, data: typeof data === 'string' ? data : data.slice(), options: copyOptions(options) })
 }
 
 /** A file action that removes a path. */
 export function rm(path: string, options: RmOptions = {}): FileAction {
   checkPath(path, 'rm')
-  return new FileAction(undefined, { kind: 'rm', path, options: { ...options } })
+  return new FileAction(undefined, { kind: 'rm', path, options: copyOptions(options) })
 }
 
 /** A file action that copies `src` (relative paths resolve against `from`'s working directory) to `dest`. */
@@ -210,19 +218,24 @@ export class FileVertex implements DirectVertex {
     this.platform = state.getPlatform()
     this.options = pickOpOptions(options)
     const parent = state.getDir()
-    this.actions = chain.actions().map((spec) => {
+    // Most chains are one action: no intermediate list of specs, no closure.
+    const specs = chain.previous === undefined ? undefined : chain.actions()
+    const count = specs === undefined ? 1 : specs.length
+    const actions = new Array<ResolvedAction>(count)
+    const outputs: Output[] = []
+    if (this.base) outputs.push(this.base)
+    for (let i = 0; i < count; i++) {
+      const spec = specs === undefined ? chain.spec : (specs[i] as ActionSpec)
       if (spec.kind === 'copy') {
         const src = spec.src.startsWith('/') ? cleanPath(spec.src) : joinPath('/', spec.from.getDir(), spec.src)
-        return { spec, path: normalizePath(parent, spec.dest, true), src, source: spec.from.output() }
+        const source = spec.from.output()
+        actions[i] = { spec, path: normalizePath(parent, spec.dest, true), src, source }
+        if (source && !outputs.some((known) => known.vertex === source.vertex && known.index === source.index)) outputs.push(source)
+      } else {
+        actions[i] = { spec, path: normalizePath(parent, spec.path, false), src: '', source: undefined }
       }
-      return { spec, path: normalizePath(parent, spec.path, false), src: '', source: undefined }
-    })
-    const outputs: Output[] = []
-    const add = (output: Output | undefined) => {
-      if (output && !outputs.some((known) => known.vertex === output.vertex && known.index === output.index)) outputs.push(output)
     }
-    add(this.base)
-    for (const action of this.actions) add(action.source)
+    this.actions = actions
     this.sourceOutputs = outputs
   }
 
@@ -260,12 +273,12 @@ export class FileVertex implements DirectVertex {
     beginInputs()
     // Inputs first, in order of first use, as in build().
     const base = this.base
-    const baseInput = base ? writeInput(w, context.digest(base), base.index) : -1
+    const baseInput = base ? writeInput(w, context.hex(base), base.index) : -1
     const actions = this.actions
     for (let i = 0; i < actions.length; i++) {
       const action = actions[i] as ResolvedAction
       const source = action.spec.kind === 'copy' ? action.source : undefined
-      secondaryInputs[i] = source ? writeInput(w, context.digest(source), source.index) : -1
+      secondaryInputs[i] = source ? writeInput(w, context.hex(source), source.index) : -1
     }
     const count = inputsWritten()
     w.uint32(0x22) // Op.file
@@ -312,7 +325,7 @@ export class FileVertex implements DirectVertex {
           pb.mkdir = { path: action.path, mode: (spec.options.mode ?? 0o755) & 0o777, makeParents: spec.options.parents ?? false, owner: chown(spec.options.owner, input), timestamp: timestamp(spec.options.createdTime) }
           break
         case 'mkfile':
-          pb.mkfile = { path: action.path, mode: (spec.options.mode ?? 0o644) & 0o777, data: spec.data, owner: chown(spec.options.owner, input), timestamp: timestamp(spec.options.createdTime) }
+          pb.mkfile = { path: action.path, mode: (spec.options.mode ?? 0o644) & 0o777, data: typeof spec.data === 'string' ? utf8.encode(spec.data) : spec.data, owner: chown(spec.options.owner, input), timestamp: timestamp(spec.options.createdTime) }
           break
         case 'rm':
           pb.rm = { path: action.path, allowNotFound: spec.options.allowNotFound ?? false, allowWildcard: spec.options.allowWildcard ?? false }
@@ -404,7 +417,8 @@ function writeAction(w: Writer, action: ResolvedAction, input: number): void {
       writeInt(w, 0x10, (spec.options.mode ?? 0o644) & 0o777)
       if (spec.data.length !== 0) {
         w.uint32(0x1a)
-        w.bytes(spec.data)
+        if (typeof spec.data === 'string') w.string(spec.data)
+        else w.bytes(spec.data)
       }
       writeOwner(w, 0x22, spec.options.owner, input)
       writeInt(w, 0x28, timestamp(spec.options.createdTime))

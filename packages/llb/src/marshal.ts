@@ -150,9 +150,14 @@ class MarshalSnapshot {
 class MarshalledOp implements DefinitionOp {
   #op: PbOp | undefined
   #name: string | undefined
+  readonly digest: string
 
   constructor(
-    readonly digest: string,
+    /**
+     * @internal The digest's 64 hex digits: a flat string, compared and written by marshal (the `sha256:` digest is
+     * a concatenation that is never flattened unless someone reads it).
+     */
+    readonly hex: string,
     readonly bytes: Uint8Array,
     readonly metadata: PbOpMetadata,
     op: PbOp | undefined,
@@ -160,6 +165,7 @@ class MarshalledOp implements DefinitionOp {
     private readonly target: DirectVertex | undefined,
     private readonly snapshot: MarshalSnapshot | undefined,
   ) {
+    this.digest = `sha256:${hex}`
     this.#op = op
     this.#name = name
   }
@@ -174,7 +180,7 @@ class MarshalledOp implements DefinitionOp {
 
   /** The same op with other metadata (identical ops merged). */
   withMetadata(metadata: PbOpMetadata): MarshalledOp {
-    return new MarshalledOp(this.digest, this.bytes, metadata, this.#op, this.#name, this.target, this.snapshot)
+    return new MarshalledOp(this.hex, this.bytes, metadata, this.#op, this.#name, this.target, this.snapshot)
   }
 }
 
@@ -223,14 +229,14 @@ interface Memo {
   context: ContextKey | undefined
   target: Vertex
   /** The op as marshalled in `context`; undefined until built. */
-  op: DefinitionOp | undefined
+  op: MarshalledOp | undefined
   /** The shared `pb.Input` of output 0. */
   input0: PbInput | undefined
   /** The first 32 bits of the digest, for sorting without string compares. */
   key: number
   /** Per marshal: the memo standing for this digest (the first in post-order), and its op with merged metadata. */
   canonical: Memo | undefined
-  final: DefinitionOp | undefined
+  final: MarshalledOp | undefined
   /** Epoch of the marshal that emitted the op into `def`. */
   emitted: number
 }
@@ -255,7 +261,12 @@ const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encodi
 
 /** `sha256:<hex>` of bytes: an op's digest. */
 export function digestOf(bytes: Uint8Array): string {
-  return `sha256:${oneShot ? oneShot('sha256', bytes, 'hex') : crypto.createHash('sha256').update(bytes).digest('hex')}`
+  return `sha256:${hexDigestOf(bytes)}`
+}
+
+/** The 64 lowercase hex digits of the SHA-256 of bytes. */
+function hexDigestOf(bytes: Uint8Array): string {
+  return oneShot ? oneShot('sha256', bytes, 'hex') : crypto.createHash('sha256').update(bytes).digest('hex')
 }
 
 function mergeMetadata(into: PbOpMetadata, from: PbOpMetadata): PbOpMetadata {
@@ -290,10 +301,10 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
       // Output 0 is by far the most read: one shared, frozen Input per vertex and context.
       return (memo.input0 ??= Object.freeze({ digest: memo.op.digest }))
     },
-    digest(output: Output): string {
+    hex(output: Output): string {
       const memo = memoOf(output.vertex)
       if (memo === undefined || memo.mark !== epoch || memo.op === undefined) throw new Error('llb: input marshalled out of order')
-      return memo.op.digest
+      return memo.op.hex
     },
   }
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_DEFINITION_BYTES
@@ -356,20 +367,20 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
       opWriter.reset()
       target.writeOp(context, opWriter)
       const bytes = sealOp(opWriter)
-      const digest = digestOf(bytes)
+      const hex = hexDigestOf(bytes)
       const metadata = hasOpOptions(target.options) ? metadataToPB(target.options, checked.caps) : checked.plain
       snapshot ??= new MarshalSnapshot(platform, localUniqueId, support)
-      memo.op = new MarshalledOp(digest, bytes, metadata, undefined, undefined, target, snapshot)
-      memo.key = digestKey(digest)
+      memo.op = new MarshalledOp(hex, bytes, metadata, undefined, undefined, target, snapshot)
+      memo.key = hexKey(hex)
       continue
     }
     const built = target.build(context)
     const checked = checkedCaps.get(built.caps) ?? checkOpCaps(checkedCaps, built.caps, built.name, built.options, target, context, options.caps, engine)
     const bytes = encodeOp(built.op)
-    const digest = digestOf(bytes)
+    const hex = hexDigestOf(bytes)
     const metadata = hasOpOptions(built.options) ? metadataToPB(built.options, checked.caps) : checked.plain
-    memo.op = new MarshalledOp(digest, bytes, metadata, built.op, built.options.customName ?? built.name, undefined, undefined)
-    memo.key = digestKey(digest)
+    memo.op = new MarshalledOp(hex, bytes, metadata, built.op, built.options.customName ?? built.name, undefined, undefined)
+    memo.key = hexKey(hex)
   }
   if (snapshot !== undefined) {
     // Filled once every op is known: the snapshot resolves the inputs of the directly written ops on demand.
@@ -387,8 +398,8 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   for (let i = 0; i < sorted.length; i++) {
     const memo = sorted[i] as Memo
     const previous = canonical[canonical.length - 1]
-    const op = memo.op as DefinitionOp
-    if (previous !== undefined && previous.key === memo.key && (previous.op as DefinitionOp).digest === op.digest) {
+    const op = memo.op as MarshalledOp
+    if (previous !== undefined && previous.key === memo.key && (previous.op as MarshalledOp).hex === op.hex) {
       memo.canonical = previous
       // `sorted` keeps post-order among equal digests, so metadata merges in the order Go's emitter sees it.
       const into = previous.final as MarshalledOp
@@ -406,7 +417,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   for (let i = 0; i < canonical.length; i++) canonicalKeys[i] = (canonical[i] as Memo).key
   const resultMemo = (memoOf(result.vertex) as Memo).canonical as Memo
   const resultDigest = (resultMemo.op as DefinitionOp).digest
-  const list: DefinitionOp[] = []
+  const list: MarshalledOp[] = []
   // The inputs are read from the op bytes (`Op.inputs` comes first), so no PbOp is needed.
   const walkMemo: Memo[] = [resultMemo]
   const walkNext: number[] = [0]
@@ -414,7 +425,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   while (walkMemo.length > 0) {
     const top = walkMemo.length - 1
     const current = walkMemo[top] as Memo
-    const final = current.final as DefinitionOp
+    const final = current.final as MarshalledOp
     const bytes = final.bytes
     const next = walkNext[top] as number
     if (next < bytes.length && bytes[next] === 0x0a) {
@@ -442,7 +453,8 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   }
   const terminalOp: PbOp = { inputs: [result.index === 0 ? { digest: resultDigest } : { digest: resultDigest, index: result.index }] }
   const terminalBytes = encode('Op', terminalOp)
-  const terminal = digestOf(terminalBytes)
+  const terminalHex = hexDigestOf(terminalBytes)
+  const terminalKey = hexKey(terminalHex)
   let ignoreCache = false
   let description = false
   let exportCache = false
@@ -456,18 +468,20 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   if (ignoreCache) terminalCaps['meta.ignorecache'] = true
   if (description) terminalCaps['meta.description'] = true
   if (exportCache) terminalCaps['meta.exportcache'] = true
-  const terminalDef = new MarshalledOp(terminal, terminalBytes, { caps: terminalCaps }, terminalOp, 'terminal', undefined, undefined)
+  const terminalDef = new MarshalledOp(terminalHex, terminalBytes, { caps: terminalCaps }, terminalOp, 'terminal', undefined, undefined)
+  const terminal = terminalDef.digest
   list.push(terminalDef)
 
   // The metadata map in digest order: the emitted ops (a vertex may list an input its op does not use), with the
   // terminal op at its place.
-  const byDigest: DefinitionOp[] = []
+  const byDigest: MarshalledOp[] = []
   let placed = false
   for (let i = 0; i < canonical.length; i++) {
     const memo = canonical[i] as Memo
     if (memo.emitted !== epoch) continue
-    const op = memo.final as DefinitionOp
-    if (!placed && terminal < op.digest) {
+    const op = memo.final as MarshalledOp
+    // Keys first: comparing the digest strings themselves would flatten them.
+    if (!placed && (terminalKey < memo.key || (terminalKey === memo.key && terminalHex < op.hex))) {
       byDigest.push(terminalDef)
       placed = true
     }
@@ -540,7 +554,7 @@ const metadataWriter = new Writer(1024)
  * Serializes `pb.Definition` straight from the ops (def in order, metadata in digest order): the same bytes as
  * `encode('Definition', …)` without building a 10k-key object first.
  */
-function encodeDefinition(list: readonly DefinitionOp[], byDigest: readonly DefinitionOp[]): Uint8Array {
+function encodeDefinition(list: readonly MarshalledOp[], byDigest: readonly MarshalledOp[]): Uint8Array {
   // The exact size first, so the Definition is written into one buffer that is handed over without a copy.
   let size = 0
   for (let i = 0; i < list.length; i++) {
@@ -549,10 +563,10 @@ function encodeDefinition(list: readonly DefinitionOp[], byDigest: readonly Defi
   }
   const metadata: Uint8Array[] = new Array<Uint8Array>(byDigest.length)
   for (let i = 0; i < byDigest.length; i++) {
-    const op = byDigest[i] as DefinitionOp
+    const op = byDigest[i] as MarshalledOp
     const bytes = encodedMetadata(op.metadata, metadataWriter)
     metadata[i] = bytes
-    const entry = 1 + varintSize(op.digest.length) + op.digest.length + 1 + varintSize(bytes.length) + bytes.length
+    const entry = 2 + DIGEST_LENGTH + 1 + varintSize(bytes.length) + bytes.length
     size += 1 + varintSize(entry) + entry
   }
   const writer = Writer.exact(size)
@@ -561,12 +575,11 @@ function encodeDefinition(list: readonly DefinitionOp[], byDigest: readonly Defi
     writer.bytes((list[i] as DefinitionOp).bytes)
   }
   for (let i = 0; i < byDigest.length; i++) {
-    const op = byDigest[i] as DefinitionOp
+    const op = byDigest[i] as MarshalledOp
     writer.uint32(0x12) // Definition.metadata entry
     const entry = writer.begin()
     writer.uint32(0x0a)
-    if (op.digest.length < 128) writer.ascii(op.digest)
-    else writer.string(op.digest)
+    writer.digest(op.hex)
     writer.uint32(0x12)
     writer.bytes(metadata[i] as Uint8Array)
     writer.end(entry)
@@ -590,11 +603,11 @@ function hasOpOptions(options: OpOptions): boolean {
   return options.customName !== undefined || options.description !== undefined || options.ignoreCache === true || options.progressGroup !== undefined
 }
 
-/** The first 32 bits of a `sha256:<hex>` digest (hex digits from offset 7). */
-function digestKey(digest: string): number {
+/** The first 32 bits of a digest, from its hex digits. */
+function hexKey(hex: string): number {
   let key = 0
-  for (let i = 7; i < 15; i++) {
-    const c = digest.charCodeAt(i)
+  for (let i = 0; i < 8; i++) {
+    const c = hex.charCodeAt(i)
     key = key * 16 + (c <= 57 ? c - 48 : c - 87)
   }
   return key
@@ -610,8 +623,8 @@ function sortByDigest(order: readonly Memo[]): Memo[] {
   const n = order.length
   if (n >= INDEX_BITS) {
     return order.slice().sort((a, b) => {
-      const da = (a.op as DefinitionOp).digest
-      const db = (b.op as DefinitionOp).digest
+      const da = (a.op as MarshalledOp).hex
+      const db = (b.op as MarshalledOp).hex
       return da < db ? -1 : da > db ? 1 : 0
     })
   }
@@ -627,8 +640,8 @@ function sortByDigest(order: readonly Memo[]): Memo[] {
     if (j - i > 1) {
       // Stable: equal digests keep post-order.
       const run = sorted.slice(i, j).sort((a, b) => {
-        const da = (a.op as DefinitionOp).digest
-        const db = (b.op as DefinitionOp).digest
+        const da = (a.op as MarshalledOp).hex
+        const db = (b.op as MarshalledOp).hex
         return da < db ? -1 : da > db ? 1 : 0
       })
       for (let k = 0; k < run.length; k++) sorted[i + k] = run[k] as Memo
@@ -656,9 +669,9 @@ function findDigestBytes(canonical: readonly Memo[], keys: Float64Array, bytes: 
       continue
     }
     const memo = canonical[middle] as Memo
-    const otherDigest = (memo.op as DefinitionOp).digest
-    let order = otherDigest.length - DIGEST_LENGTH
-    for (let i = 15; order === 0 && i < DIGEST_LENGTH; i++) order = otherDigest.charCodeAt(i) - (bytes[offset + i] as number)
+    const otherHex = (memo.op as MarshalledOp).hex
+    let order = 0
+    for (let i = 8; order === 0 && i < 64; i++) order = otherHex.charCodeAt(i) - (bytes[offset + 7 + i] as number)
     if (order === 0) return memo
     if (order < 0) low = middle + 1
     else high = middle - 1
@@ -668,7 +681,7 @@ function findDigestBytes(canonical: readonly Memo[], keys: Float64Array, bytes: 
 
 /** The canonical memo of a digest, by binary search on the sorted canonical memos (and their keys, packed). */
 function findDigest(canonical: readonly Memo[], keys: Float64Array, digest: string): Memo {
-  const key = digestKey(digest)
+  const key = digest.startsWith('sha256:') ? hexKey(digest.slice(7)) : -1
   let low = 0
   let high = canonical.length - 1
   while (low <= high) {

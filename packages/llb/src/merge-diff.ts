@@ -3,10 +3,18 @@ import { FileVertex, copy, type FileAction } from './file.js'
 import type { PbInput, PbOp } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { State, assertState } from './state.js'
-import { makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
+import { messageEncoder, type Writer } from './pb/codec.js'
+import {
+  internCaps, makeOp, pickOpOptions, writeInputEntry, type BuildContext, type BuiltOp, type DirectVertex, type EncodeContext, type OpOptions,
+  type Output, type Vertex,
+} from './vertex.js'
+
+let platformEncoder: ((w: Writer, value: object) => void) | undefined
+
+let mergeCaps: readonly string[] | undefined
 
 /** The MergeOp behind {@link merge}. */
-export class MergeVertex implements Vertex {
+export class MergeVertex implements DirectVertex {
   readonly kind = 'merge'
 
   constructor(readonly sources: readonly Output[], readonly platform: Platform | undefined, readonly options: OpOptions) {}
@@ -39,6 +47,42 @@ export class MergeVertex implements Vertex {
     return 'it can only be lowered to copies when every input after the first is a file op on scratch without rm'
   }
 
+  opCaps(): readonly string[] {
+    return (mergeCaps ??= internCaps(['mergeop']))
+  }
+
+  opName(): string {
+    return `merge (${this.sources.length} inputs)`
+  }
+
+  /** Like build(): one `Op.inputs` entry per source (not deduplicated), and MergeInput i reading input i. */
+  writeOp(context: EncodeContext, w: Writer): void {
+    const sources = this.sources
+    for (let i = 0; i < sources.length; i++) {
+      const source = sources[i] as Output
+      writeInputEntry(w, context.hex(source), source.index)
+    }
+    w.uint32(0x32) // Op.merge
+    const merge = w.begin()
+    for (let i = 0; i < sources.length; i++) {
+      w.uint32(0x0a) // MergeOp.inputs
+      if (i === 0) w.uint32(0) // an empty MergeInput: input 0 is the default
+      else {
+        const start = w.begin()
+        w.uint32(0x08)
+        w.uint32(i)
+        w.end(start)
+      }
+    }
+    w.end(merge)
+    w.uint32(0x52) // Op.platform
+    const start = w.begin()
+    ;(platformEncoder ??= messageEncoder('Platform'))(w, platformToPB(this.platform ?? context.platform))
+    w.end(start)
+    w.uint32(0x5a) // Op.constraints, empty
+    w.uint32(0)
+  }
+
   build(context: BuildContext): BuiltOp {
     const inputs: PbInput[] = this.sources.map((output) => context.input(output))
     const op: PbOp = makeOp({
@@ -47,7 +91,7 @@ export class MergeVertex implements Vertex {
       platform: platformToPB(this.platform ?? context.platform),
       constraints: EMPTY_CONSTRAINTS,
     })
-    return { op, caps: ['mergeop'], name: `merge (${inputs.length} inputs)`, options: this.options }
+    return { op, caps: this.opCaps(), name: this.opName(), options: this.options }
   }
 }
 

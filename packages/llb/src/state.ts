@@ -31,8 +31,8 @@ export interface ImageConfig {
   StopSignal?: string
 }
 
-interface StateData {
-  readonly output: Output | undefined
+/** What a State carries besides its output: frozen, and shared by every State with the same settings. */
+interface Settings {
   readonly env: readonly (readonly [string, string])[]
   readonly dir: string
   readonly user: string | undefined
@@ -44,8 +44,11 @@ interface StateData {
   readonly imageConfig: ImageConfig | undefined
 }
 
-const EMPTY: StateData = Object.freeze({
-  output: undefined,
+interface StateData extends Settings {
+  readonly output: Output | undefined
+}
+
+const EMPTY: Settings = Object.freeze({
   env: [],
   dir: '/',
   user: undefined,
@@ -57,10 +60,9 @@ const EMPTY: StateData = Object.freeze({
   imageConfig: undefined,
 })
 
-/** A StateData with `changes` applied, built field by field (object spread is slow on this hot path). */
-function withChanges(base: StateData, changes: Partial<StateData>): StateData {
+/** Settings with `changes` applied, built field by field (object spread is slow on this hot path). */
+function withChanges(base: Settings, changes: Partial<StateData>): Settings {
   return {
-    output: 'output' in changes ? changes.output : base.output,
     env: changes.env ?? base.env,
     dir: changes.dir ?? base.dir,
     user: 'user' in changes ? changes.user : base.user,
@@ -73,14 +75,14 @@ function withChanges(base: StateData, changes: Partial<StateData>): StateData {
   }
 }
 
-/** @internal A State's settings with some changed; for op constructors in this package. */
-export function stateWith(state: State, changes: Partial<StateData>): StateData {
-  return withChanges((state as unknown as { data: StateData }).data, changes)
+/** @internal A State's (frozen, shareable) settings; for op constructors in this package. */
+export function stateSettings(state: State): Settings {
+  return (state as unknown as { data: Settings }).data
 }
 
 /** @internal A State's environment, as `[key, value]` pairs; for op constructors in this package. */
 export function stateEnv(state: State): readonly (readonly [string, string])[] {
-  return (state as unknown as { data: StateData }).data.env
+  return (state as unknown as { data: Settings }).data.env
 }
 
 /** A reusable tweak of a State: `state.with(addEnv('CI', '1'), dir('/src'))`. */
@@ -99,15 +101,23 @@ export type StateOption = (state: State) => State
  * ```
  */
 export class State {
+  /** @internal The settings, frozen and shared between States (a new output alone allocates only the State). */
+  protected readonly data: Settings
   /** @internal */
-  protected readonly data: StateData
+  protected readonly out: Output | undefined
 
   /**
-   * @internal Use the source functions (`image`, `local`, `scratch`, …) instead. `adopted` is complete, frozen
-   * data from another State, taken as is (one allocation per State instead of two).
+   * @internal Use the source functions (`image`, `local`, `scratch`, …) instead. `adopted` is frozen settings of
+   * another State, taken as is with `output`.
    */
-  constructor(data: Partial<StateData> = {}, adopted?: StateData) {
-    this.data = adopted ?? Object.freeze(withChanges(EMPTY, data))
+  constructor(data: Partial<StateData> = {}, adopted?: Settings, output?: Output) {
+    if (adopted) {
+      this.data = adopted
+      this.out = output
+    } else {
+      this.data = Object.freeze(withChanges(EMPTY, data))
+      this.out = data.output
+    }
   }
 
   /** Brand for {@link isState}; shared by every copy of this package. */
@@ -117,22 +127,22 @@ export class State {
 
   /** @internal A copy with some fields changed. */
   protected next(changes: Partial<StateData>): State {
-    return new State(undefined, Object.freeze(withChanges(this.data, changes)))
+    return new State(undefined, Object.freeze(withChanges(this.data, changes)), 'output' in changes ? changes.output : this.out)
   }
 
   /** The output this State stands for; `undefined` for scratch. */
   output(): Output | undefined {
-    return this.data.output
+    return this.out
   }
 
   /** True for the empty filesystem. */
   isScratch(): boolean {
-    return this.data.output === undefined
+    return this.out === undefined
   }
 
   /** The same settings on another output (or scratch). */
   withOutput(output: Output | undefined): State {
-    return this.next({ output })
+    return new State(undefined, this.data, output)
   }
 
   /** Sets an environment variable for later exec ops (replacing an earlier value in place; no expansion). */
@@ -278,14 +288,14 @@ export class State {
  * hand out the outputs of its mounts.
  */
 export class ExecState extends State {
-  /** @internal */
-  constructor(data: StateData, private readonly exec: ExecVertex) {
-    super(undefined, Object.isFrozen(data) ? data : Object.freeze(data))
+  /** @internal `settings` are the frozen settings of the State run() was called on. */
+  constructor(settings: Settings, output: Output, private readonly exec: ExecVertex) {
+    super(undefined, settings, output)
   }
 
   /** The root filesystem after the process ran. */
   root(): State {
-    return new State(undefined, this.data)
+    return new State(undefined, this.data, this.out)
   }
 
   /**

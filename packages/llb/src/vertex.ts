@@ -59,8 +59,8 @@ export interface Vertex {
 
 /** @internal What a direct op writer sees: the build context plus the digest of each marshalled input. */
 export interface EncodeContext extends BuildContext {
-  /** The digest of the op behind an output whose vertex was marshalled already. */
-  digest(output: Output): string
+  /** The 64 hex digits of the digest of the op behind an output whose vertex was marshalled already. */
+  hex(output: Output): string
 }
 
 /**
@@ -85,7 +85,7 @@ export function isDirectVertex(vertex: Vertex): vertex is DirectVertex {
 }
 
 // The inputs of the op being written (one op at a time: writers are synchronous and do not nest).
-const inputDigests: string[] = []
+const inputHexes: string[] = []
 const inputIndexes: number[] = []
 let inputCount = 0
 
@@ -100,24 +100,29 @@ export function inputsWritten(): number {
 }
 
 /**
- * @internal The position of input (digest, index) in the op being written, appending it as an `Op.inputs` entry
- * when it is new: Go dedups inputs by both, in order of first use. Call before writing any other Op field.
+ * @internal The position of input (digest given by its hex digits, index) in the op being written, appending it as
+ * an `Op.inputs` entry when it is new: Go dedups inputs by both, in order of first use. Call before writing any other
+ * Op field.
  */
-export function writeInput(writer: Writer, digest: string, index: number): number {
-  for (let i = 0; i < inputCount; i++) if (inputDigests[i] === digest && inputIndexes[i] === index) return i
-  inputDigests[inputCount] = digest
+export function writeInput(writer: Writer, hex: string, index: number): number {
+  for (let i = 0; i < inputCount; i++) if (inputHexes[i] === hex && inputIndexes[i] === index) return i
+  inputHexes[inputCount] = hex
   inputIndexes[inputCount] = index
+  writeInputEntry(writer, hex, index)
+  return inputCount++
+}
+
+/** @internal One `Op.inputs` entry, without deduplication (merge ops list an input once per use). */
+export function writeInputEntry(writer: Writer, hex: string, index: number): void {
   writer.uint32(0x0a) // Op.inputs
   const start = writer.begin()
   writer.uint32(0x0a) // Input.digest
-  if (digest.length < 128) writer.ascii(digest)
-  else writer.string(digest)
+  writer.digest(hex)
   if (index !== 0) {
     writer.uint32(0x10) // Input.index
     writer.int64(index)
   }
   writer.end(start)
-  return inputCount++
 }
 
 /** One output of a vertex. */
@@ -183,9 +188,12 @@ export function metadataToPB(options: OpOptions, caps: readonly string[]): PbOpM
   return metadata
 }
 
+/** The options of most ops: none, shared. */
+const NO_OP_OPTIONS: OpOptions = Object.freeze({})
+
 /** Copies only the metadata fields of an options object (so op-specific options do not leak in). */
 export function pickOpOptions(options: OpOptions | undefined): OpOptions {
-  if (!options) return {}
+  if (!options || (options.customName === undefined && options.description === undefined && !options.ignoreCache && options.progressGroup === undefined)) return NO_OP_OPTIONS
   const out: OpOptions = {}
   if (options.customName !== undefined) out.customName = options.customName
   if (options.description !== undefined) out.description = { ...options.description }

@@ -11,6 +11,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 const TWO_32 = 4294967296
 const LONG_ASCII = 24
 const ASCII = /^[^\u0080-\uffff]*$/
+const SHA256_PREFIX = new TextEncoder().encode('sha256:')
 
 interface NodeBuffer extends Uint8Array {
   latin1Write(value: string, offset: number, length: number): number
@@ -94,13 +95,15 @@ export class Writer {
     this.uint32((field << 3) | wireType)
   }
 
-  /** A length-prefixed string that is known to be ASCII and shorter than 128 characters (digests). */
-  ascii(value: string): void {
-    const length = value.length
-    this.ensure(1 + length)
-    this.buffer[this.position] = length
-    this.native.latin1Write(value, this.position + 1, length)
-    this.position += 1 + length
+  /** A length-prefixed `sha256:<hex>` digest, from its 64 hex digits (ASCII). */
+  digest(hex: string): void {
+    this.ensure(72)
+    const buffer = this.buffer
+    let position = this.position
+    buffer[position++] = 7 + hex.length
+    for (let i = 0; i < 7; i++) buffer[position++] = SHA256_PREFIX[i] as number
+    this.native.latin1Write(hex, position, hex.length)
+    this.position = position + hex.length
   }
 
   bytes(data: Uint8Array): void {
