@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto'
 import { CAP_FEATURES, NEVER_SEND_CAPS, type EngineCaps } from './caps.js'
 import { dumpDotOps, dumpJsonOps } from './dump.js'
 import { LlbError } from './errors.js'
-import { Writer, decode, encode, encodeMessage, encodeOp, sealOp } from './pb/codec.js'
+import { Writer, decode, encode, encodeMessage, encodeOp, startOp, takeOp } from './pb/codec.js'
 import type { PbDefinition, PbInput, PbOp, PbOpMetadata } from './pb/types.js'
 import { defaultPlatform, normalizePlatform, type Platform } from './platform.js'
 import type { State } from './state.js'
@@ -328,7 +328,16 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     memo.target = (support && vertex.lower?.(context)) || vertex
     return memo
   }
+  // 1. Vertices in post-order (inputs first), lowering each once per context (iterative: chains may be 100k+ deep),
+  // and each one not marshalled in this context before checked, serialized and hashed as soon as its inputs are.
+  // Exec, file and merge ops write their bytes directly (their PbOp is built only if `DefinitionOp.op` is read);
+  // other ops are built, then encoded.
   const order: Memo[] = []
+  const checkedCaps = new Map<readonly string[], CheckedCaps>()
+  let snapshot: MarshalSnapshot | undefined
+  // Whether every vertex lists its inputs in the order of its op's `Op.inputs` (direct writers; ops without inputs):
+  // then the post-order of vertices, each digest once, is Go's order (step 4).
+  let inputOrder = !marshalInternals.byteWalk
   // Parallel stacks (memo, its inputs, next input) instead of one tuple per vertex.
   const stackMemo: Memo[] = [visit(result.vertex)]
   const stackInputs: (readonly Output[])[] = [(stackMemo[0] as Memo).target.inputs()]
@@ -348,25 +357,20 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
       }
       continue
     }
-    order.push(stackMemo.pop() as Memo)
+    const memo = stackMemo.pop() as Memo
     stackInputs.pop()
     stackNext.pop()
-  }
-
-  // 2. Check caps, serialize and hash each vertex not marshalled in this context before. Exec and file ops write
-  // their bytes directly (their PbOp is built only if `DefinitionOp.op` is read); other ops are built, then encoded.
-  const checkedCaps = new Map<readonly string[], CheckedCaps>()
-  let snapshot: MarshalSnapshot | undefined
-  for (let n = 0; n < order.length; n++) {
-    const memo = order[n] as Memo
-    if (memo.op !== undefined) continue
+    order.push(memo)
     const target = memo.target
-    if (isDirectVertex(target)) {
+    const direct = isDirectVertex(target)
+    if (inputOrder && !direct && inputs.length > 0) inputOrder = false
+    if (memo.op !== undefined) continue
+    if (direct) {
       const opCaps = target.opCaps(context)
       const checked = checkedCaps.get(opCaps) ?? checkOpCaps(checkedCaps, opCaps, target.opName(), target.options, target, context, options.caps, engine)
-      opWriter.reset()
+      startOp(opWriter)
       target.writeOp(context, opWriter)
-      const bytes = sealOp(opWriter)
+      const bytes = takeOp(opWriter)
       const hex = hexDigestOf(bytes)
       const metadata = hasOpOptions(target.options) ? metadataToPB(target.options, checked.caps) : checked.plain
       snapshot ??= new MarshalSnapshot(platform, localUniqueId, support)
@@ -411,45 +415,57 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     canonical.push(memo)
   }
 
-  // 4. Go's order: depth-first post-order by content from the result, each digest once, terminal op last. Inputs
-  // are found by digest with a binary search of the sorted ops.
-  const canonicalKeys = new Float64Array(canonical.length)
-  for (let i = 0; i < canonical.length; i++) canonicalKeys[i] = (canonical[i] as Memo).key
+  // 4. Go's order: depth-first post-order by content from the result, each digest once, terminal op last.
   const resultMemo = (memoOf(result.vertex) as Memo).canonical as Memo
   const resultDigest = (resultMemo.op as DefinitionOp).digest
   const list: MarshalledOp[] = []
-  // The inputs are read from the op bytes (`Op.inputs` comes first), so no PbOp is needed.
-  const walkMemo: Memo[] = [resultMemo]
-  const walkNext: number[] = [0]
-  resultMemo.emitted = epoch
-  while (walkMemo.length > 0) {
-    const top = walkMemo.length - 1
-    const current = walkMemo[top] as Memo
-    const final = current.final as MarshalledOp
-    const bytes = final.bytes
-    const next = walkNext[top] as number
-    if (next < bytes.length && bytes[next] === 0x0a) {
-      let position = next + 1
-      let length = 0
-      for (let shift = 0; ; shift += 7) {
-        const byte = bytes[position++] as number
-        length += (byte & 127) * 2 ** shift
-        if (byte < 128) break
-      }
-      walkNext[top] = position + length
-      const child = bytes[position] === 0x0a && bytes[position + 1] === DIGEST_LENGTH && length >= 2 + DIGEST_LENGTH
-        ? findDigestBytes(canonical, canonicalKeys, bytes, position + 2)
-        : findDigest(canonical, canonicalKeys, decode<PbInput>('Input', bytes.subarray(position, position + length)).digest ?? '')
-      if (child.emitted !== epoch) {
-        child.emitted = epoch
-        walkMemo.push(child)
-        walkNext.push(0)
-      }
-      continue
+  if (inputOrder) {
+    // Every vertex reads its inputs in its op's order, so the vertices' post-order is the content post-order once
+    // repeated digests are dropped (a vertex with the digest of an earlier one has inputs of the same digests, all
+    // emitted already). The canonical memo of a digest is the first in post-order.
+    for (let n = 0; n < order.length; n++) {
+      const memo = order[n] as Memo
+      if (memo.canonical !== memo) continue
+      memo.emitted = epoch
+      list.push(memo.final as MarshalledOp)
     }
-    walkMemo.pop()
-    walkNext.pop()
-    list.push(final)
+  } else {
+    // Inputs are read from the op bytes (`Op.inputs` comes first) and found by digest with a binary search of the
+    // sorted ops.
+    const canonicalKeys = new Float64Array(canonical.length)
+    for (let i = 0; i < canonical.length; i++) canonicalKeys[i] = (canonical[i] as Memo).key
+    const walkMemo: Memo[] = [resultMemo]
+    const walkNext: number[] = [0]
+    resultMemo.emitted = epoch
+    while (walkMemo.length > 0) {
+      const top = walkMemo.length - 1
+      const current = walkMemo[top] as Memo
+      const final = current.final as MarshalledOp
+      const bytes = final.bytes
+      const next = walkNext[top] as number
+      if (next < bytes.length && bytes[next] === 0x0a) {
+        let position = next + 1
+        let length = 0
+        for (let shift = 0; ; shift += 7) {
+          const byte = bytes[position++] as number
+          length += (byte & 127) * 2 ** shift
+          if (byte < 128) break
+        }
+        walkNext[top] = position + length
+        const child = bytes[position] === 0x0a && bytes[position + 1] === DIGEST_LENGTH && length >= 2 + DIGEST_LENGTH
+          ? findDigestBytes(canonical, canonicalKeys, bytes, position + 2)
+          : findDigest(canonical, canonicalKeys, decode<PbInput>('Input', bytes.subarray(position, position + length)).digest ?? '')
+        if (child.emitted !== epoch) {
+          child.emitted = epoch
+          walkMemo.push(child)
+          walkNext.push(0)
+        }
+        continue
+      }
+      walkMemo.pop()
+      walkNext.pop()
+      list.push(final)
+    }
   }
   const terminalOp: PbOp = { inputs: [result.index === 0 ? { digest: resultDigest } : { digest: resultDigest, index: result.index }] }
   const terminalBytes = encode('Op', terminalOp)
@@ -530,21 +546,32 @@ function checkOpCaps(
   return entry
 }
 
-const opWriter = new Writer(64 * 1024)
+const opWriter = new Writer(64)
+
+/** @internal Switches for tests. `byteWalk`: always find Go's order by reading op inputs from their bytes. */
+export const marshalInternals = { byteWalk: false }
 /** The length of a `sha256:<64 hex>` digest. */
 const DIGEST_LENGTH = 71
 
 /** Encoded `OpMetadata` values by object: most ops share a handful of frozen metadata objects. */
 const metadataBytes = new WeakMap<PbOpMetadata, Uint8Array>()
 
+let lastMetadata: PbOpMetadata | undefined
+let lastMetadataBytes: Uint8Array | undefined
+
 function encodedMetadata(metadata: PbOpMetadata, writer: Writer): Uint8Array {
+  // Neighbouring ops mostly share one frozen metadata object: skip the WeakMap for a repeat.
+  if (metadata === lastMetadata) return lastMetadataBytes as Uint8Array
   let bytes = metadataBytes.get(metadata)
   if (bytes === undefined) {
     writer.reset()
     encodeMessage(writer, 'OpMetadata', metadata)
     bytes = writer.finish()
-    if (Object.isFrozen(metadata)) metadataBytes.set(metadata, bytes)
+    if (!Object.isFrozen(metadata)) return bytes
+    metadataBytes.set(metadata, bytes)
   }
+  lastMetadata = metadata
+  lastMetadataBytes = bytes
   return bytes
 }
 

@@ -46,6 +46,21 @@ export class Writer {
     this.native = nativeView(next)
   }
 
+  /**
+   * @internal Writes on at `position` of `buffer` (whose Node view is `native`): direct op writers write straight
+   * into the shared op slab. See {@link startOp}.
+   */
+  attach(buffer: Uint8Array, native: NodeBuffer, position: number): void {
+    this.buffer = buffer
+    this.native = native
+    this.position = position
+  }
+
+  /** @internal The buffer being written (a new one once the writer had to grow). */
+  get target(): Uint8Array {
+    return this.buffer
+  }
+
   /** Starts again, keeping the buffer. */
   reset(): void {
     this.position = 0
@@ -337,12 +352,35 @@ export function encodeOp(value: object): Uint8Array {
   return sealOp(scratchWriter)
 }
 
+let slabNative = nativeView(slab)
+let opStart = 0
+
+/** @internal Points `writer` at the free part of the shared op slab, for one op; {@link takeOp} returns it. */
+export function startOp(writer: Writer): void {
+  if (SLAB_SIZE - slabUsed < SLAB_SIZE / 8) {
+    slab = new Uint8Array(SLAB_SIZE)
+    slabNative = nativeView(slab)
+    slabUsed = 0
+  }
+  opStart = slabUsed
+  writer.attach(slab, slabNative, slabUsed)
+}
+
+/** @internal The op written since {@link startOp}: a view into the slab, or its own copy if it outgrew the slab. */
+export function takeOp(writer: Writer): Uint8Array {
+  const buffer = writer.target
+  if (buffer !== slab) return buffer.slice(opStart, writer.position)
+  slabUsed = writer.position
+  return slab.subarray(opStart, slabUsed)
+}
+
 /** @internal The bytes written to `writer` (an op), copied like {@link encodeOp}'s result. */
 export function sealOp(writer: Writer): Uint8Array {
   const bytes = writer.view()
   if (bytes.length > SLAB_SIZE / 8) return bytes.slice()
   if (slabUsed + bytes.length > SLAB_SIZE) {
     slab = new Uint8Array(SLAB_SIZE)
+    slabNative = nativeView(slab)
     slabUsed = 0
   }
   const out = slab.subarray(slabUsed, slabUsed + bytes.length)
