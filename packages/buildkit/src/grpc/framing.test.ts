@@ -14,7 +14,21 @@ describe('gRPC framing', () => {
     }
   })
 
+  it('reads whole messages in place and keeps a partial one for the next chunk', () => {
+    const decoder = new MessageDecoder()
+    const stream = Buffer.concat([frame(Buffer.from('one')), frame(Buffer.alloc(0)), frame(Buffer.from('three'))])
+    const messages = decoder.push(stream.subarray(0, stream.length - 2))
+    expect(messages.map(String)).toEqual(['one', ''])
+    // Views into the chunk, not copies.
+    expect(messages[0]?.buffer).toBe(stream.buffer)
+    expect(decoder.pending).toBe(true)
+    expect(decoder.push(stream.subarray(stream.length - 2)).map(String)).toEqual(['three'])
+    expect(decoder.pending).toBe(false)
+    expect(decoder.push(frame(Buffer.from('after'))).map(String)).toEqual(['after'])
+  })
+
   it('refuses compressed messages', () => {
     expect(() => new MessageDecoder().push(Buffer.from([1, 0, 0, 0, 0]))).toThrow(/compressed/)
+    expect(() => new MessageDecoder().push(Buffer.concat([frame(Buffer.from('ok')), Buffer.from([1, 0, 0, 0, 0])]))).toThrow(/compressed/)
   })
 })

@@ -17,9 +17,23 @@ export class MessageDecoder {
 
   /** Feeds a chunk and returns the complete messages it finished. */
   push(chunk: Buffer): Buffer[] {
+    const out: Buffer[] = []
+    // The usual case: nothing left over from earlier chunks, so whole messages are read in place (one view per
+    // message, no header copies). A session receives thousands of tiny messages, often one or a few per chunk.
+    let offset = 0
+    if (this.buffered === 0 && this.need < 0) {
+      while (chunk.length - offset >= 5) {
+        if (chunk[offset] !== 0) throw new Error('compressed gRPC messages are not supported')
+        const length = chunk.readUInt32BE(offset + 1)
+        if (chunk.length - offset - 5 < length) break
+        out.push(chunk.subarray(offset + 5, offset + 5 + length))
+        offset += 5 + length
+      }
+      if (offset === chunk.length) return out
+      chunk = offset === 0 ? chunk : chunk.subarray(offset)
+    }
     this.chunks.push(chunk)
     this.buffered += chunk.length
-    const out: Buffer[] = []
     for (;;) {
       if (this.need < 0) {
         if (this.buffered < 5) break

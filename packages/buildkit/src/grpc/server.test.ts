@@ -31,6 +31,19 @@ server.bidi('/test.Echo/Stream', (call) => {
     call.end()
   })
 })
+server.bidi('/test.Echo/Counters', (call) => {
+  // bytesQueued counts at once, bytesWritten once the connection took the bytes ('written').
+  call.on('data', () => {
+    call.writeFramed(frame(Buffer.alloc(1000, 1)))
+    const queued = call.bytesQueued
+    const writtenBefore = call.bytesWritten
+    call.once('written', () => {
+      call.write(Buffer.from(JSON.stringify({ queued, writtenBefore, written: call.bytesWritten })))
+      call.end()
+    })
+    call.flush()
+  })
+})
 server.bidi('/test.Echo/Late', (call) => {
   // A handler that starts reading only later still gets every message and the end.
   setTimeout(() => {
@@ -84,6 +97,15 @@ describe('SessionServer', () => {
     const expected: string[] = []
     for (let i = 0; i < 1000; i++) expected.push(`m${i}`, `m${i}-a`, '')
     expect(received).toEqual([...expected, 'count 1000'])
+  })
+
+  it('counts bytes queued and bytes written', async () => {
+    const call = channel.open('/test.Echo/Counters')
+    await call.send(Buffer.from('go'))
+    call.end()
+    const received: string[] = []
+    for await (const message of call) received.push(message.toString())
+    expect(received.at(-1) && JSON.parse(received.at(-1) as string)).toEqual({ queued: 1005, writtenBefore: 0, written: 1005 })
   })
 
   it('keeps messages for a handler that starts reading late', async () => {

@@ -51,7 +51,8 @@ const READ_AHEAD = 32
 
 /**
  * One call. Events: `'data'` (one message, a Buffer), `'end'` (the peer finished sending), `'cancelled'` (the
- * stream went away before the call ended), `'drain'` (writers may continue), `'close'`.
+ * stream went away before the call ended), `'drain'` (writers may continue), `'written'` (a batch of queued bytes
+ * went out; see `bytesWritten`), `'close'`.
  */
 export class ServerCall extends EventEmitter {
   /** The stream is gone (ended, reset or closed). */
@@ -64,6 +65,8 @@ export class ServerCall extends EventEmitter {
   private flushScheduled = false
   /** Bytes queued here or handed to HTTP/2 and not yet written out. */
   private outstanding = 0
+  private queuedTotal = 0
+  private writtenTotal = 0
   private waiters: { resolve: () => void; reject: (error: Error) => void }[] = []
   private readonly decoder = new MessageDecoder()
   /** Messages that arrived while nobody listened for 'data' (a handler still setting up). */
@@ -140,6 +143,7 @@ export class ServerCall extends EventEmitter {
   }
 
   private queued(bytes: number): boolean {
+    this.queuedTotal += bytes
     this.batchBytes += bytes
     this.outstanding += bytes
     if (!this.flushScheduled) {
@@ -148,6 +152,20 @@ export class ServerCall extends EventEmitter {
       setImmediate(this.flushNow)
     }
     return this.outstanding <= HIGH_WATER
+  }
+
+  /** Bytes queued since the call started (messages with their prefixes). */
+  get bytesQueued(): number {
+    return this.queuedTotal
+  }
+
+  /**
+   * Bytes written to the connection since the call started, in the order they were queued. The difference to
+   * `bytesQueued` stays here while the peer's flow-control window is full, that is while the peer has not yet read
+   * what it already got.
+   */
+  get bytesWritten(): number {
+    return this.writtenTotal
   }
 
   /** Queues one message; resolves at once unless too many bytes are waiting, then when they have gone out. */
@@ -171,6 +189,8 @@ export class ServerCall extends EventEmitter {
     this.batchBytes = 0
     const done = (): void => {
       this.outstanding -= total
+      this.writtenTotal += total
+      this.emit('written')
       if (this.outstanding <= LOW_WATER) {
         for (const waiter of this.waiters.splice(0)) waiter.resolve()
         this.emit('drain')

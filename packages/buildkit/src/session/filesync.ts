@@ -24,6 +24,18 @@ const PARALLEL_FILES = 4
 const SLICE_MS = 8
 /** A slice also ends when this many bytes of answers are waiting to be written. */
 const SLICE_BYTES = 2 * 1024 * 1024
+/**
+ * A batch of STATs is handed to the call only once the previous one has been written to the connection but for
+ * this many bytes (the engine's flow-control window admitted it); answers go out at once. The receiver
+ * handles packets in order, and its STAT handling waits for the goroutine that creates the files: STATs queued far
+ * ahead would put every answer behind them, so the files' contents were written only after the last STAT, one
+ * after another (a tail of about a second for 20 000 files). Kept close to what the engine's flow-control window
+ * admits, STATs and answers interleave, as with Go's sender (whose writes block on that window), and the engine
+ * creates files and writes contents at the same time.
+ */
+export const STATS_AHEAD = 16 * 1024
+/** Encoded STATs held back (the walk runs ahead of the engine, within this bound, then waits). */
+const STATS_QUEUED = 4 * 1024 * 1024
 
 /**
  * Runs one diffcopy as the sender. Resolves when the daemon has finished (FIN handshake) or ended the call;
@@ -50,9 +62,34 @@ export async function sendDirectory(call: RawDuplex, root: string, options: Walk
     for (const waiter of drainWaiters.splice(0)) waiter()
   }
   call.on('drain', wakeWriters)
+  // Encoded STAT batches the walk has produced and the call has not been given yet (see STATS_AHEAD), the last
+  // one possibly the end-of-stats marker. The walk waits while they hold more than STATS_QUEUED bytes.
+  const pendingStats: Buffer[] = []
+  let pendingStatsBytes = 0
+  let statsMark = 0
+  let walkWaiter: (() => void) | undefined
+  const releaseStats = (): void => {
+    let released = false
+    while (pendingStats.length > 0 && !finished && call.bytesWritten >= statsMark) {
+      const frames = pendingStats.shift() as Buffer
+      pendingStatsBytes -= frames.length
+      call.writeFramed(frames)
+      // Written in order: once this batch is out but for STATS_AHEAD bytes, so is everything queued before it.
+      statsMark = call.bytesQueued - STATS_AHEAD
+      released = true
+    }
+    if (released) call.flush()
+    if (walkWaiter && (finished || pendingStatsBytes <= STATS_QUEUED)) {
+      const wake = walkWaiter
+      walkWaiter = undefined
+      wake()
+    }
+  }
+  call.on('written', releaseStats)
   const stop = (): void => {
     finished = true
     wakeWriters()
+    releaseStats()
   }
   /** Writes frames; resolves when the caller may write more. */
   const writeFrames = (frames: Buffer): Promise<void> => {
@@ -91,8 +128,8 @@ export async function sendDirectory(call: RawDuplex, root: string, options: Walk
       closeSync(fd)
     }
     if (bytesRead > expected) return false
-    if (bytesRead > 0) frames.data(id, scratch.subarray(0, bytesRead))
-    frames.data(id, scratch.subarray(0, 0))
+    if (bytesRead > 0) frames.dataFrom(id, scratch, bytesRead)
+    frames.endOfData(id)
     return true
   }
 
@@ -219,14 +256,19 @@ export async function sendDirectory(call: RawDuplex, root: string, options: Walk
       files.push(entry.hasData ? entry.absolutePath : undefined)
       sizes.push(entry.size)
     }
-    await writeFrames(frames.take())
+    const encoded = frames.take()
+    pendingStats.push(encoded)
+    pendingStatsBytes += encoded.length
+    releaseStats()
+    if (!finished && pendingStatsBytes > STATS_QUEUED) await new Promise<void>((resolve) => (walkWaiter = resolve))
   }
   void walkTree(root, options, sendStats).then(
     () => {
       if (finished) return
       const frames = new FrameBuilder(16)
       frames.endOfStats()
-      call.writeFramed(frames.take())
+      pendingStats.push(frames.take())
+      releaseStats()
     },
     (error: unknown) => fail(error),
   )
@@ -236,5 +278,6 @@ export async function sendDirectory(call: RawDuplex, root: string, options: Walk
   } finally {
     stop()
     call.off('drain', wakeWriters)
+    call.off('written', releaseStats)
   }
 }

@@ -70,6 +70,34 @@ describe('FrameBuilder', () => {
     expect(Buffer.from(err?.data ?? []).toString()).toBe('it broke')
   })
 
+  it('copies DATA from part of a reused buffer, with the same bytes as data() and endOfData()', () => {
+    const scratch = Buffer.from('hello, and more bytes after')
+    const copied = new FrameBuilder(4)
+    copied.dataFrom(300_000, scratch, 5)
+    copied.endOfData(300_000)
+    scratch.fill(0)
+    const reference = new FrameBuilder(4)
+    reference.data(300_000, Buffer.from('hello'))
+    reference.data(300_000, Buffer.alloc(0))
+    const bytes = copied.take()
+    expect(bytes.toString('hex')).toBe(reference.take().toString('hex'))
+    const [data, end] = packets(bytes)
+    expect(Buffer.from(data?.data ?? []).toString()).toBe('hello')
+    expect(end?.data.length).toBe(0)
+  })
+
+  it('starts over after take() without touching the bytes it handed out', () => {
+    const frames = new FrameBuilder(16)
+    frames.data(1, Buffer.alloc(100, 1))
+    const first = frames.take()
+    expect(frames.length).toBe(0)
+    frames.data(2, Buffer.alloc(50, 2))
+    const second = frames.take()
+    expect(packets(first).map((packet) => packet.ID)).toEqual([1])
+    expect(packets(second).map((packet) => packet.ID)).toEqual([2])
+    expect(frames.take().length).toBe(0)
+  })
+
   it('builds a DATA header that precedes the chunk it describes', () => {
     const chunk = Buffer.alloc(70_000, 2)
     const message = Buffer.concat([FrameBuilder.dataHeader(9, chunk.length), chunk])
@@ -92,5 +120,7 @@ describe('decodePacket', () => {
   it('refuses truncated packets', () => {
     expect(() => decodePacket(Buffer.from([0x08]))).toThrow(/truncated/)
     expect(() => decodePacket(Buffer.from([0x22, 0x05, 0x01]))).toThrow(/truncated/)
+    // A failure leaves nothing behind for the next packet.
+    expect(decodePacket(Buffer.from(fstypes.Packet.encode({ type: fstypes.Packet.PacketType.PACKET_REQ, ID: 5 }).finish()))).toMatchObject({ type: PacketType.REQ, id: 5 })
   })
 })

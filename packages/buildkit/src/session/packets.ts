@@ -22,11 +22,13 @@ export interface StatFields {
 }
 
 const MASK_32 = 0xffffffffn
+const EMPTY = Buffer.alloc(0)
 
 /** Builds gRPC frames (1 byte flag, 4 bytes length, payload) of Packets in one buffer. */
 export class FrameBuilder {
   private buffer: Buffer
   private position = 0
+  private nextCapacity = 0
 
   constructor(capacity = 4096) {
     this.buffer = Buffer.allocUnsafe(capacity)
@@ -36,17 +38,21 @@ export class FrameBuilder {
     return this.position
   }
 
-  /** The frames built so far; the builder starts over (with a new buffer). */
+  /**
+   * The frames built so far; the builder starts over. Its next buffer is allocated on the next write, as big as
+   * the last one was (up to 1 MiB): a builder used once costs one allocation.
+   */
   take(): Buffer {
     const out = this.buffer.subarray(0, this.position)
-    this.buffer = Buffer.allocUnsafe(Math.max(4096, Math.min(this.buffer.length, 1024 * 1024)))
+    this.nextCapacity = Math.max(4096, Math.min(this.buffer.length, 1024 * 1024))
+    this.buffer = EMPTY
     this.position = 0
     return out
   }
 
   private ensure(bytes: number): void {
     if (this.position + bytes <= this.buffer.length) return
-    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.position + bytes))
+    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.nextCapacity, this.position + bytes))
     this.buffer.copy(grown, 0, 0, this.position)
     this.buffer = grown
   }
@@ -169,6 +175,23 @@ export class FrameBuilder {
     this.end(start)
   }
 
+  /** A DATA packet with the first `length` bytes of `source` (copied; `source` can be reused at once). */
+  dataFrom(id: number, source: Buffer, length: number): void {
+    this.ensure(length + 32)
+    const start = this.begin()
+    this.header(PacketType.DATA, id, length)
+    source.copy(this.buffer, this.position, 0, length)
+    this.position += length
+    this.end(start)
+  }
+
+  /** The empty DATA packet that ends a file. */
+  endOfData(id: number): void {
+    const start = this.begin()
+    this.header(PacketType.DATA, id, 0)
+    this.end(start)
+  }
+
   /** A packet with only a type (FIN), or with text data (ERR). */
   control(type: number, text?: string): void {
     const start = this.begin()
@@ -207,38 +230,42 @@ export interface IncomingPacket {
   data: Buffer | undefined
 }
 
+// Decoder state for readVarint (no closure per packet: the engine sends one REQ per requested file).
+let decodeAt = 0
+
+function readVarint(message: Buffer): number {
+  let result = 0
+  let shift = 0
+  for (;;) {
+    if (decodeAt >= message.length) throw new Error('truncated packet')
+    const byte = message[decodeAt++] as number
+    if (shift < 28) result |= (byte & 127) << shift
+    else if (shift < 53) result += (byte & 127) * 2 ** shift
+    if (byte < 128) return shift < 28 ? result >>> 0 : result
+    shift += 7
+    if (shift > 63) throw new Error('malformed varint in packet')
+  }
+}
+
 /** Decodes the type, ID and data of a Packet; throws on malformed bytes. */
 export function decodePacket(message: Buffer): IncomingPacket {
-  let position = 0
-  const varint = (): number => {
-    let result = 0
-    let shift = 0
-    for (;;) {
-      if (position >= message.length) throw new Error('truncated packet')
-      const byte = message[position++] as number
-      if (shift < 28) result |= (byte & 127) << shift
-      else if (shift < 53) result += (byte & 127) * 2 ** shift
-      if (byte < 128) return shift < 28 ? result >>> 0 : result
-      shift += 7
-      if (shift > 63) throw new Error('malformed varint in packet')
-    }
-  }
+  decodeAt = 0
   const packet: IncomingPacket = { type: 0, id: 0, data: undefined }
-  while (position < message.length) {
-    const tag = varint()
-    const field = Math.floor(tag / 8)
+  while (decodeAt < message.length) {
+    const tag = readVarint(message)
+    const field = tag >>> 3
     const wire = tag & 7
     if (wire === 0) {
-      const value = varint()
+      const value = readVarint(message)
       if (field === 1) packet.type = value
       else if (field === 3) packet.id = value >>> 0
     } else if (wire === 2) {
-      const length = varint()
-      if (position + length > message.length) throw new Error('truncated packet')
-      if (field === 4) packet.data = message.subarray(position, position + length)
-      position += length
-    } else if (wire === 1) position += 8
-    else if (wire === 5) position += 4
+      const length = readVarint(message)
+      if (decodeAt + length > message.length) throw new Error('truncated packet')
+      if (field === 4) packet.data = message.subarray(decodeAt, decodeAt + length)
+      decodeAt += length
+    } else if (wire === 1) decodeAt += 8
+    else if (wire === 5) decodeAt += 4
     else throw new Error(`unsupported wire type ${wire} in packet`)
   }
   return packet
