@@ -5,6 +5,7 @@ import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { ExecState, assertState, stateEnv, stateSettings, type HostEntry, type NetworkMode, type SecurityModeName, type State } from './state.js'
 import { messageEncoder, type Writer } from './pb/codec.js'
 import {
+  MEMO_SLOT, writePlatformTail,
   beginInputs, cleanPath, internCaps, joinPath, makeMeta, makeMount, makeOp, pickOpOptions, writeInput,
   type BuildContext, type BuiltOp, type DirectVertex, type EncodeContext, type OpOptions, type Output,
 } from './vertex.js'
@@ -128,6 +129,28 @@ const NO_ENV = Object.freeze([]) as unknown as string[]
 
 /** The input index of each regular mount of the op being written (-1: none); see {@link ExecVertex.writeOp}. */
 const mountInputs: number[] = []
+const NO_OUTPUTS: readonly Output[] = Object.freeze([])
+const sourceScratch: Output[] = []
+
+/** The distinct sources of the mounts, in mount order, in an array of exactly their number. */
+function distinctSources(mounts: readonly ResolvedMount[]): readonly Output[] {
+  if (mounts.length === 1) {
+    const source = (mounts[0] as ResolvedMount).source
+    return source ? [source] : NO_OUTPUTS
+  }
+  let count = 0
+  for (const mount of mounts) {
+    const source = mount.source
+    if (!source) continue
+    let known = false
+    for (let i = 0; i < count && !known; i++) known = (sourceScratch[i] as Output).vertex === source.vertex && (sourceScratch[i] as Output).index === source.index
+    if (!known) sourceScratch[count++] = source
+  }
+  const outputs = sourceScratch.slice(0, count)
+  sourceScratch.length = 0
+  return outputs
+}
+
 /** An int64/int32/enum field, omitted when 0 (negative values take 10 bytes). */
 function writeInt(w: Writer, tag: number, value: number): void {
   if (value !== 0) {
@@ -181,7 +204,7 @@ function writeSecretMounts(w: Writer, secrets: readonly ResolvedSecret[], type: 
   }
 }
 
-let execEncoders: { meta: (w: Writer, v: object) => void; secretEnv: (w: Writer, v: object) => void; platform: (w: Writer, v: object) => void } | undefined
+let execEncoders: { meta: (w: Writer, v: object) => void; secretEnv: (w: Writer, v: object) => void } | undefined
 
 /** The caps an exec op can need, as bits: one shared cap list per combination, found without building a key. */
 const EXEC_CAP_NAMES = [
@@ -258,14 +281,19 @@ function nonNegative(value: number | undefined, what: string): number {
 
 /** The exec op behind {@link State.run}. Everything that does not depend on the marshal context is precomputed. */
 export class ExecVertex implements DirectVertex {
+  /** @internal */
+  [MEMO_SLOT]: unknown = undefined
   readonly kind = 'exec'
   private readonly sourceOutputs: readonly Output[]
   private readonly baseCaps: readonly string[]
-  private readonly pbMeta: PbMeta
+  private readonly args: readonly string[]
+  private readonly env: string[]
+  private readonly cwd: string
+  /** The whole Meta when it has more than args, env and cwd (rare); otherwise built only for build(). */
+  private readonly richMeta: PbMeta | undefined
   private readonly hasPath: boolean
   private readonly secrets: readonly ResolvedSecret[]
   private readonly ssh: readonly ResolvedSecret[]
-  private readonly args: readonly string[]
   private readonly pbSecretEnv: readonly PbSecretEnv[]
   #name: string | undefined
   #metaWithPath: PbMeta | undefined
@@ -282,16 +310,19 @@ export class ExecVertex implements DirectVertex {
     readonly platform: Platform | undefined,
     readonly options: OpOptions,
   ) {
-    const outputs: Output[] = []
-    for (const mount of mounts) if (mount.source && !outputs.some((o) => o.vertex === mount.source?.vertex && o.index === mount.source.index)) outputs.push(mount.source)
-    this.sourceOutputs = outputs
+    this.sourceOutputs = distinctSources(mounts)
 
     let caps = EXEC_CAP['exec.meta.base'] as number
     // Most execs inherit no environment: share one empty list.
     const env = envList.length === 0 && ssh.length === 0 ? NO_ENV : envList.map(([key, value]) => `${key}=${value}`)
     if (ssh.length > 0 && !envList.some(([key]) => key === 'SSH_AUTH_SOCK')) env.push(`SSH_AUTH_SOCK=${(ssh[0] as ResolvedSecret).dest}`)
     this.hasPath = envList.some(([key]) => key === 'PATH')
-    this.pbMeta = makeMeta(meta, env)
+    this.args = meta.args ?? []
+    this.env = env
+    this.cwd = meta.cwd ?? ''
+    const rich = meta.args === undefined || meta.cwd === undefined || meta.user !== undefined || meta.hostname !== undefined || meta.extraHosts !== undefined || meta.proxyEnv !== undefined || meta.ulimit !== undefined ||
+      meta.cgroupParent !== undefined || meta.removeMountStubsRecursive !== undefined || meta.validExitCodes !== undefined
+    this.richMeta = rich ? makeMeta(meta, env) : undefined
     if (meta.proxyEnv) caps |= EXEC_CAP['exec.meta.proxyenv'] as number
     if (meta.ulimit?.length) caps |= EXEC_CAP['exec.meta.ulimit'] as number
     if (meta.cgroupParent) caps |= EXEC_CAP['exec.meta.cgroup.parent'] as number
@@ -316,7 +347,6 @@ export class ExecVertex implements DirectVertex {
     this.secrets = secrets.length > 0 ? secrets : NO_SECRETS
     this.ssh = ssh.length > 0 ? ssh : NO_SECRETS
     this.baseCaps = execCaps(caps)
-    this.args = meta.args ?? []
     this.pbSecretEnv = secretEnv.length > 0 ? secretEnv.map((secret): PbSecretEnv => ({ ID: secret.id, name: secret.name, optional: secret.optional ?? false })) : NO_PB_SECRET_ENV
   }
 
@@ -346,10 +376,20 @@ export class ExecVertex implements DirectVertex {
     return (this.#name ??= this.args.join(' '))
   }
 
+  /** The Meta without the default PATH. */
+  private meta(): PbMeta {
+    return this.richMeta ?? makeMeta({ args: this.args as string[], cwd: this.cwd }, this.env)
+  }
+
+  /** Whether the op's env gets the default PATH in `context` (engines without `exec.meta.setsdefaultpath`). */
+  private addsPath(context: BuildContext): boolean {
+    return context.hasCaps && !this.hasPath && context.support('exec.meta.setsdefaultpath') !== 'enabled'
+  }
+
   /** The Meta the op carries in `context`. */
   private metaIn(context: BuildContext): PbMeta {
-    if (!context.hasCaps || this.hasPath || context.support('exec.meta.setsdefaultpath') === 'enabled') return this.pbMeta
-    return (this.#metaWithPath ??= makeMeta(this.pbMeta, [...(this.pbMeta.env ?? []), `PATH=${DEFAULT_PATH}`]))
+    if (!this.addsPath(context)) return this.meta()
+    return (this.#metaWithPath ??= makeMeta(this.meta(), [...this.env, `PATH=${DEFAULT_PATH}`]))
   }
 
   writeOp(context: EncodeContext, w: Writer): void {
@@ -359,12 +399,29 @@ export class ExecVertex implements DirectVertex {
       const source = (mounts[i] as ResolvedMount).source
       mountInputs[i] = source ? writeInput(w, context.hex(source), source.index) : -1
     }
-    const encoders = execEncoders ??= { meta: messageEncoder('Meta'), secretEnv: messageEncoder('SecretEnv'), platform: messageEncoder('Platform') }
+    const encoders = execEncoders ??= { meta: messageEncoder('Meta'), secretEnv: messageEncoder('SecretEnv') }
     w.uint32(0x12) // Op.exec
     const exec = w.begin()
     w.uint32(0x0a) // ExecOp.meta
     let start = w.begin()
-    encoders.meta(w, this.metaIn(context))
+    if (this.richMeta !== undefined || this.addsPath(context)) encoders.meta(w, this.metaIn(context))
+    else {
+      // Args, env and cwd only: written as the Meta encoder would (repeated strings always, cwd unless empty).
+      const args = this.args
+      for (let i = 0; i < args.length; i++) {
+        w.uint32(0x0a)
+        w.string(args[i] as string)
+      }
+      const env = this.env
+      for (let i = 0; i < env.length; i++) {
+        w.uint32(0x12)
+        w.string(env[i] as string)
+      }
+      if (this.cwd !== '') {
+        w.uint32(0x1a)
+        w.string(this.cwd)
+      }
+    }
     w.end(start)
     for (let i = 0; i < mounts.length; i++) {
       const mount = mounts[i] as ResolvedMount
@@ -411,12 +468,7 @@ export class ExecVertex implements DirectVertex {
       w.end(start)
     }
     w.end(exec)
-    w.uint32(0x52) // Op.platform
-    start = w.begin()
-    encoders.platform(w, platformToPB(this.platform ?? context.platform))
-    w.end(start)
-    w.uint32(0x5a) // Op.constraints, empty
-    w.uint32(0)
+    writePlatformTail(w, this.platform ?? context.platform)
   }
 
   /** The Mount messages of build(); sourced mounts get their input there (`input` is Mount's first field). */
@@ -547,7 +599,8 @@ export function runExec(state: State, options: RunOptions): ExecState {
     }
   }
   // Go sorts the regular mounts by dest (stable here) and numbers the outputs in that order.
-  const mounts = sortByDest(regular)
+  // A copy of exactly the mounts' number: `regular` grew by push (most execs have one mount and keep it).
+  const mounts = sortByDest(regular.length > 1 ? regular.slice() : regular)
   let next = 0
   for (const mount of mounts) if (mount.type === 'bind' && mount.wantsOutput) mount.output = next++
   for (const secret of options.secretEnv ?? []) {

@@ -4,6 +4,7 @@ import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { assertState, type State } from './state.js'
 import { messageEncoder, type Writer } from './pb/codec.js'
 import {
+  MEMO_SLOT, writePlatformTail,
   beginInputs, cleanPath, inputsWritten, internCaps, joinPath, makeOp, pickOpOptions, writeInput,
   type BuildContext, type BuiltOp, type DirectVertex, type EncodeContext, type OpOptions, type Output,
 } from './vertex.js'
@@ -203,6 +204,8 @@ interface ResolvedAction {
 
 /** The FileOp behind {@link State.file}. */
 export class FileVertex implements DirectVertex {
+  /** @internal */
+  [MEMO_SLOT]: unknown = undefined
   readonly kind = 'file'
   readonly base: Output | undefined
   readonly actions: readonly ResolvedAction[]
@@ -222,7 +225,8 @@ export class FileVertex implements DirectVertex {
     const specs = chain.previous === undefined ? undefined : chain.actions()
     const count = specs === undefined ? 1 : specs.length
     const actions = new Array<ResolvedAction>(count)
-    const outputs: Output[] = []
+    const outputs = outputScratch
+    outputs.length = 0
     if (this.base) outputs.push(this.base)
     for (let i = 0; i < count; i++) {
       const spec = specs === undefined ? chain.spec : (specs[i] as ActionSpec)
@@ -236,7 +240,9 @@ export class FileVertex implements DirectVertex {
       }
     }
     this.actions = actions
-    this.sourceOutputs = outputs
+    // An array of exactly the inputs' number (one grown by push keeps spare room).
+    this.sourceOutputs = outputs.length === 0 ? NO_OUTPUTS : outputs.length === 1 ? [outputs[0] as Output] : outputs.slice()
+    outputs.length = 0
   }
 
   inputs(): readonly Output[] {
@@ -248,19 +254,19 @@ export class FileVertex implements DirectVertex {
     return this.base === undefined && this.actions.every((action) => action.spec.kind !== 'rm')
   }
 
-  /** The caps depend on the actions only. */
+  /** The caps depend on the actions only: one shared list per combination (a bit mask, no Set or key). */
   opCaps(): readonly string[] {
     if (this.#caps === undefined) {
-      const caps = new Set<string>(['file.base'])
+      let mask = 1
       for (const { spec } of this.actions) {
-        if (spec.kind === 'rm' && spec.options.allowWildcard) caps.add('file.rm.wildcard')
+        if (spec.kind === 'rm' && spec.options.allowWildcard) mask |= 2
         if (spec.kind !== 'copy') continue
         const o = spec.options
-        if (o.include?.length || o.exclude?.length) caps.add('file.copy.includeexcludepatterns')
-        if (o.alwaysReplaceExistingDestPaths) caps.add('file.copy.alwaysreplaceexistingdestpaths')
-        if (o.modeStr) caps.add('file.copy.modestring')
+        if (o.include?.length || o.exclude?.length) mask |= 4
+        if (o.alwaysReplaceExistingDestPaths) mask |= 8
+        if (o.modeStr) mask |= 16
       }
-      this.#caps = internCaps(caps)
+      this.#caps = fileCapLists[mask] ??= internCaps(FILE_CAP_NAMES.filter((_name, bit) => (mask & (1 << bit)) !== 0))
     }
     return this.#caps
   }
@@ -295,12 +301,7 @@ export class FileVertex implements DirectVertex {
       w.end(start)
     }
     w.end(file)
-    w.uint32(0x52) // Op.platform
-    const start = w.begin()
-    ;(platformEncoder ??= messageEncoder('Platform'))(w, platformToPB(this.platform ?? context.platform))
-    w.end(start)
-    w.uint32(0x5a) // Op.constraints, empty
-    w.uint32(0)
+    writePlatformTail(w, this.platform ?? context.platform)
   }
 
   build(context: BuildContext): BuiltOp {
@@ -359,9 +360,13 @@ export class FileVertex implements DirectVertex {
   }
 }
 
+const FILE_CAP_NAMES = ['file.base', 'file.rm.wildcard', 'file.copy.includeexcludepatterns', 'file.copy.alwaysreplaceexistingdestpaths', 'file.copy.modestring'] as const
+const fileCapLists: (readonly string[] | undefined)[] = []
+const NO_OUTPUTS: readonly Output[] = Object.freeze([])
+const outputScratch: Output[] = []
+
 /** The secondary input of each action of the op being written; see {@link FileVertex.writeOp}. */
 const secondaryInputs: number[] = []
-let platformEncoder: ((w: Writer, value: object) => void) | undefined
 let chownEncoder: ((w: Writer, value: object) => void) | undefined
 
 /** An int64/int32 field, omitted when 0 (negative values take 10 bytes). */

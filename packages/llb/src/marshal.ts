@@ -6,7 +6,7 @@ import { Writer, decode, encode, encodeMessage, encodeOp, startOp, takeOp } from
 import type { PbDefinition, PbInput, PbOp, PbOpMetadata } from './pb/types.js'
 import { defaultPlatform, normalizePlatform, type Platform } from './platform.js'
 import type { State } from './state.js'
-import { isDirectVertex, metadataToPB, type BuildContext, type CapSupport, type DirectVertex, type EncodeContext, type OpOptions, type Output, type Vertex } from './vertex.js'
+import { MEMO_SLOT, isDirectVertex, metadataToPB, type BuildContext, type CapSupport, type DirectVertex, type EncodeContext, type OpOptions, type Output, type Vertex } from './vertex.js'
 
 /** The default message limit: dockerd refuses gRPC messages over 4 MiB (wire doc 11.11, 13.10). */
 export const DEFAULT_MAX_DEFINITION_BYTES = 4 * 1024 * 1024
@@ -119,7 +119,7 @@ class MarshalSnapshot {
   constructor(
     private readonly platform: Platform,
     private readonly localUniqueId: string,
-    private readonly support: ((cap: string) => CapSupport) | undefined,
+    private readonly caps: EngineCaps | ReadonlySet<string> | undefined,
   ) {}
 
   /** The visited vertices (original, not lowered) and their ops, filled once the marshal has built every op. */
@@ -130,11 +130,14 @@ class MarshalSnapshot {
     if (this.#context === undefined) {
       const byVertex = new Map<Vertex, DefinitionOp>()
       for (let i = 0; i < this.vertices.length; i++) byVertex.set(this.vertices[i] as Vertex, this.ops[i] as DefinitionOp)
+      const caps = this.caps
+      const enabled = caps === undefined ? undefined : caps instanceof Set ? (caps as ReadonlySet<string>) : (caps as EngineCaps).enabled
+      const disabled = caps === undefined || caps instanceof Set ? undefined : (caps as EngineCaps).disabled
       this.#context = {
         platform: this.platform,
         localUniqueId: this.localUniqueId,
-        hasCaps: this.support !== undefined,
-        support: this.support ?? (() => 'enabled'),
+        hasCaps: caps !== undefined,
+        support: (cap) => (enabled === undefined || enabled.has(cap) ? 'enabled' : disabled?.has(cap) ? 'disabled' : 'absent'),
         input(output: Output): PbInput {
           const op = byVertex.get(output.vertex)
           if (op === undefined) throw new Error('llb: input was not marshalled')
@@ -146,28 +149,40 @@ class MarshalSnapshot {
   }
 }
 
-/** A {@link DefinitionOp}; for directly written ops, `op` and `name` are worked out on first use. */
+/**
+ * A {@link DefinitionOp}. Kept small, as a large graph holds thousands: the bytes are a place in a shared buffer (a
+ * view is made on first use), the digest string is made on first use from its hex digits, and for directly written
+ * ops `op` and `name` are worked out on first use.
+ */
 class MarshalledOp implements DefinitionOp {
+  #bytes: Uint8Array | undefined
+  #digest: string | undefined
   #op: PbOp | undefined
   #name: string | undefined
-  readonly digest: string
 
   constructor(
-    /**
-     * @internal The digest's 64 hex digits: a flat string, compared and written by marshal (the `sha256:` digest is
-     * a concatenation that is never flattened unless someone reads it).
-     */
+    /** @internal The digest's 64 hex digits: a flat string, compared and written by marshal. */
     readonly hex: string,
-    readonly bytes: Uint8Array,
+    /** @internal Where the bytes are. */
+    readonly buffer: ArrayBufferLike,
+    readonly offset: number,
+    readonly length: number,
     readonly metadata: PbOpMetadata,
     op: PbOp | undefined,
     name: string | undefined,
     private readonly target: DirectVertex | undefined,
     private readonly snapshot: MarshalSnapshot | undefined,
   ) {
-    this.digest = `sha256:${hex}`
     this.#op = op
     this.#name = name
+  }
+
+  get digest(): string {
+    return (this.#digest ??= `sha256:${this.hex}`)
+  }
+
+  get bytes(): Uint8Array {
+    return (this.#bytes ??= new Uint8Array(this.buffer, this.offset, this.length))
   }
 
   get op(): PbOp {
@@ -180,7 +195,7 @@ class MarshalledOp implements DefinitionOp {
 
   /** The same op with other metadata (identical ops merged). */
   withMetadata(metadata: PbOpMetadata): MarshalledOp {
-    return new MarshalledOp(this.hex, this.bytes, metadata, this.#op, this.#name, this.target, this.snapshot)
+    return new MarshalledOp(this.hex, this.buffer, this.offset, this.length, metadata, this.#op, this.#name, this.target, this.snapshot)
   }
 }
 
@@ -215,7 +230,7 @@ function contextKey(platform: Platform, caps: EngineCaps | ReadonlySet<string> |
   return interned
 }
 
-const MEMO = Symbol('kiln.llb.marshal.memo')
+const MEMO = MEMO_SLOT
 
 /**
  * What marshal keeps on a vertex (in one symbol slot): the op it marshalled to in `context`, reused by later marshals
@@ -230,9 +245,7 @@ interface Memo {
   target: Vertex
   /** The op as marshalled in `context`; undefined until built. */
   op: MarshalledOp | undefined
-  /** The shared `pb.Input` of output 0. */
-  input0: PbInput | undefined
-  /** The first 32 bits of the digest, for sorting without string compares. */
+  /** The first 28 bits of the digest, for sorting without string compares. */
   key: number
   /** Per marshal: the memo standing for this digest (the first in post-order), and its op with merged metadata. */
   canonical: Memo | undefined
@@ -243,13 +256,6 @@ interface Memo {
 
 interface VertexSlots {
   [MEMO]?: Memo
-}
-
-function capSupport(caps: EngineCaps | ReadonlySet<string> | undefined): ((cap: string) => CapSupport) | undefined {
-  if (!caps) return undefined
-  const enabled = caps instanceof Set ? (caps as ReadonlySet<string>) : (caps as EngineCaps).enabled
-  const disabled = caps instanceof Set ? undefined : (caps as EngineCaps).disabled
-  return (cap) => (enabled.has(cap) ? 'enabled' : disabled?.has(cap) ? 'disabled' : 'absent')
 }
 
 function disabledReason(caps: EngineCaps | ReadonlySet<string> | undefined, cap: string): string | undefined {
@@ -279,69 +285,119 @@ function mergeMetadata(into: PbOpMetadata, from: PbOpMetadata): PbOpMetadata {
 }
 
 
-/** @internal Implements {@link State.marshal}. */
-export function marshalState(state: State, options: MarshalOptions): Definition {
-  const support = capSupport(options.caps)
-  const engine = options.engine ?? 'the engine'
-  const platform = options.platform === undefined ? defaultPlatform() : normalizePlatform(options.platform)
-  const localUniqueId = options.localUniqueId ?? (processUniqueId ??= crypto.randomBytes(13).toString('hex'))
-  const contextId = contextKey(platform, options.caps, localUniqueId)
-  // Marshal is synchronous: a vertex's memo is marked with this epoch once visited.
-  const epoch = ++marshalEpoch
-  const memoOf = (vertex: Vertex) => (vertex as unknown as VertexSlots)[MEMO]
-  const context: EncodeContext = {
-    platform,
-    localUniqueId,
-    hasCaps: support !== undefined,
-    support: support ?? (() => 'enabled'),
-    input(output: Output): PbInput {
-      const memo = memoOf(output.vertex)
-      if (memo === undefined || memo.mark !== epoch || memo.op === undefined) throw new Error('llb: input marshalled out of order')
-      if (output.index !== 0) return { digest: memo.op.digest, index: output.index }
-      // Output 0 is by far the most read: one shared, frozen Input per vertex and context.
-      return (memo.input0 ??= Object.freeze({ digest: memo.op.digest }))
-    },
-    hex(output: Output): string {
-      const memo = memoOf(output.vertex)
-      if (memo === undefined || memo.mark !== epoch || memo.op === undefined) throw new Error('llb: input marshalled out of order')
-      return memo.op.hex
-    },
-  }
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_DEFINITION_BYTES
-  const result = state.output()
-  if (!result) return new Definition(encode('Definition', {}), [], undefined, 0, undefined)
+/**
+ * One marshal: the context vertices see (a class, so its methods are the same functions in every marshal and the
+ * optimized op writers that call them stay valid) and the state of the post-order walk.
+ */
+class MarshalRun implements EncodeContext {
+  readonly hasCaps: boolean
+  readonly enabled: ReadonlySet<string> | undefined
+  readonly disabled: ReadonlyMap<string, string> | undefined
+  /** Marshal is synchronous: a vertex's memo is marked with this epoch once visited. */
+  readonly epoch = ++marshalEpoch
+  readonly order: Memo[] = []
+  readonly checkedCaps = new Map<readonly string[], CheckedCaps>()
+  snapshot: MarshalSnapshot | undefined = undefined
+  /**
+   * Whether every vertex lists its inputs in the order of its op's `Op.inputs` (direct writers; ops without
+   * inputs): then the post-order of vertices, each digest once, is Go's order (step 4).
+   */
+  inputOrder = !marshalInternals.byteWalk
 
-  // 1. Vertices in post-order (inputs first), lowering each once per context. Iterative: chains may be 100k+ deep.
-  const visit = (vertex: Vertex): Memo => {
-    const slots = vertex as unknown as VertexSlots
-    let memo = slots[MEMO]
-    if (memo === undefined) {
-      memo = { vertex, mark: epoch, context: contextId, target: vertex, op: undefined, input0: undefined, key: 0, canonical: undefined, final: undefined, emitted: 0 }
-      slots[MEMO] = memo
-    } else {
-      memo.mark = epoch
-      if (memo.context === contextId) return memo
-      memo.context = contextId
-      memo.op = undefined
-      memo.input0 = undefined
-    }
-    memo.target = (support && vertex.lower?.(context)) || vertex
-    return memo
+  constructor(
+    readonly platform: Platform,
+    readonly localUniqueId: string,
+    readonly caps: EngineCaps | ReadonlySet<string> | undefined,
+    readonly engine: string,
+    readonly contextId: ContextKey,
+  ) {
+    this.hasCaps = caps !== undefined
+    this.enabled = caps === undefined ? undefined : caps instanceof Set ? (caps as ReadonlySet<string>) : (caps as EngineCaps).enabled
+    this.disabled = caps === undefined || caps instanceof Set ? undefined : (caps as EngineCaps).disabled
   }
-  // 1. Vertices in post-order (inputs first), lowering each once per context (iterative: chains may be 100k+ deep),
-  // and each one not marshalled in this context before checked, serialized and hashed as soon as its inputs are.
-  // Exec, file and merge ops write their bytes directly (their PbOp is built only if `DefinitionOp.op` is read);
-  // other ops are built, then encoded.
-  const order: Memo[] = []
-  const checkedCaps = new Map<readonly string[], CheckedCaps>()
-  let snapshot: MarshalSnapshot | undefined
-  // Whether every vertex lists its inputs in the order of its op's `Op.inputs` (direct writers; ops without inputs):
-  // then the post-order of vertices, each digest once, is Go's order (step 4).
-  let inputOrder = !marshalInternals.byteWalk
+
+  support(cap: string): CapSupport {
+    if (this.enabled === undefined) return 'enabled'
+    return this.enabled.has(cap) ? 'enabled' : this.disabled?.has(cap) ? 'disabled' : 'absent'
+  }
+
+  /** The memo of a vertex marshalled in this run (its inputs come first: post-order). */
+  private marshalled(output: Output): MarshalledOp {
+    const memo = (output.vertex as unknown as VertexSlots)[MEMO]
+    if (memo === undefined || memo.mark !== this.epoch || memo.op === undefined) throw new Error('llb: input marshalled out of order')
+    return memo.op
+  }
+
+  input(output: Output): PbInput {
+    const op = this.marshalled(output)
+    return output.index === 0 ? { digest: op.digest } : { digest: op.digest, index: output.index }
+  }
+
+  hex(output: Output): string {
+    return this.marshalled(output).hex
+  }
+}
+
+/** Marks a vertex visited in this run and returns its memo, lowering the vertex when the context changed. */
+function visit(run: MarshalRun, vertex: Vertex): Memo {
+  const slots = vertex as unknown as VertexSlots
+  let memo = slots[MEMO]
+  if (memo === undefined) {
+    memo = { vertex, mark: run.epoch, context: run.contextId, target: vertex, op: undefined, key: 0, canonical: undefined, final: undefined, emitted: 0 }
+    slots[MEMO] = memo
+  } else {
+    memo.mark = run.epoch
+    if (memo.context === run.contextId) return memo
+    memo.context = run.contextId
+    memo.op = undefined
+  }
+  memo.target = (run.hasCaps && vertex.lower?.(run)) || vertex
+  return memo
+}
+
+/**
+ * Checks the caps of a vertex whose inputs are marshalled, serializes and hashes it (unless it was marshalled in
+ * this context before). Exec, file and merge ops write their bytes directly (their PbOp is built only if
+ * `DefinitionOp.op` is read); other ops are built, then encoded.
+ */
+function marshalVertex(run: MarshalRun, memo: Memo, inputCount: number): void {
+  run.order.push(memo)
+  const target = memo.target
+  const direct = isDirectVertex(target)
+  if (!direct && inputCount > 0) run.inputOrder = false
+  if (memo.op !== undefined) return
+  let hex: string
+  let bytes: Uint8Array
+  if (direct) {
+    const opCaps = target.opCaps(run)
+    const checked = run.checkedCaps.get(opCaps) ?? checkOpCaps(run, opCaps, target.opName(), target.options, target)
+    startOp(opWriter)
+    target.writeOp(run, opWriter)
+    bytes = takeOp(opWriter)
+    hex = hexDigestOf(bytes)
+    const metadata = hasOpOptions(target.options) ? metadataToPB(target.options, checked.caps) : checked.plain
+    memo.op = new MarshalledOp(hex, bytes.buffer, bytes.byteOffset, bytes.length, metadata, undefined, undefined, target, (run.snapshot ??= new MarshalSnapshot(run.platform, run.localUniqueId, run.caps)))
+  } else {
+    const built = target.build(run)
+    const checked = run.checkedCaps.get(built.caps) ?? checkOpCaps(run, built.caps, built.name, built.options, target)
+    bytes = encodeOp(built.op)
+    hex = hexDigestOf(bytes)
+    const metadata = hasOpOptions(built.options) ? metadataToPB(built.options, checked.caps) : checked.plain
+    memo.op = new MarshalledOp(hex, bytes.buffer, bytes.byteOffset, bytes.length, metadata, built.op, built.options.customName ?? built.name, undefined, undefined)
+  }
+  memo.key = hexKey(hex)
+}
+
+/**
+ * 1. Vertices in post-order (inputs first), lowering each once per context, each marshalled as soon as its inputs
+ * are. Iterative: chains may be 100k+ deep.
+ */
+function postOrder(run: MarshalRun, result: Vertex): void {
   // Parallel stacks (memo, its inputs, next input) instead of one tuple per vertex.
-  const stackMemo: Memo[] = [visit(result.vertex)]
+  const stackMemo: Memo[] = [visit(run, result)]
   const stackInputs: (readonly Output[])[] = [(stackMemo[0] as Memo).target.inputs()]
   const stackNext: number[] = [0]
+  const epoch = run.epoch
   while (stackMemo.length > 0) {
     const top = stackMemo.length - 1
     const inputs = stackInputs[top] as readonly Output[]
@@ -349,43 +405,35 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     if (next < inputs.length) {
       stackNext[top] = next + 1
       const child = (inputs[next] as Output).vertex
-      if (memoOf(child)?.mark !== epoch) {
-        const memo = visit(child)
+      if ((child as unknown as VertexSlots)[MEMO]?.mark !== epoch) {
+        const memo = visit(run, child)
         stackMemo.push(memo)
         stackInputs.push(memo.target.inputs())
         stackNext.push(0)
       }
       continue
     }
-    const memo = stackMemo.pop() as Memo
     stackInputs.pop()
     stackNext.pop()
-    order.push(memo)
-    const target = memo.target
-    const direct = isDirectVertex(target)
-    if (inputOrder && !direct && inputs.length > 0) inputOrder = false
-    if (memo.op !== undefined) continue
-    if (direct) {
-      const opCaps = target.opCaps(context)
-      const checked = checkedCaps.get(opCaps) ?? checkOpCaps(checkedCaps, opCaps, target.opName(), target.options, target, context, options.caps, engine)
-      startOp(opWriter)
-      target.writeOp(context, opWriter)
-      const bytes = takeOp(opWriter)
-      const hex = hexDigestOf(bytes)
-      const metadata = hasOpOptions(target.options) ? metadataToPB(target.options, checked.caps) : checked.plain
-      snapshot ??= new MarshalSnapshot(platform, localUniqueId, support)
-      memo.op = new MarshalledOp(hex, bytes, metadata, undefined, undefined, target, snapshot)
-      memo.key = hexKey(hex)
-      continue
-    }
-    const built = target.build(context)
-    const checked = checkedCaps.get(built.caps) ?? checkOpCaps(checkedCaps, built.caps, built.name, built.options, target, context, options.caps, engine)
-    const bytes = encodeOp(built.op)
-    const hex = hexDigestOf(bytes)
-    const metadata = hasOpOptions(built.options) ? metadataToPB(built.options, checked.caps) : checked.plain
-    memo.op = new MarshalledOp(hex, bytes, metadata, built.op, built.options.customName ?? built.name, undefined, undefined)
-    memo.key = hexKey(hex)
+    marshalVertex(run, stackMemo.pop() as Memo, inputs.length)
   }
+}
+
+/** @internal Implements {@link State.marshal}. */
+export function marshalState(state: State, options: MarshalOptions): Definition {
+  const engine = options.engine ?? 'the engine'
+  const platform = options.platform === undefined ? defaultPlatform() : normalizePlatform(options.platform)
+  const localUniqueId = options.localUniqueId ?? (processUniqueId ??= crypto.randomBytes(13).toString('hex'))
+  const run = new MarshalRun(platform, localUniqueId, options.caps, engine, contextKey(platform, options.caps, localUniqueId))
+  const epoch = run.epoch
+  const memoOf = (vertex: Vertex) => (vertex as unknown as VertexSlots)[MEMO]
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_DEFINITION_BYTES
+  const result = state.output()
+  if (!result) return new Definition(encode('Definition', {}), [], undefined, 0, undefined)
+
+  postOrder(run, result.vertex)
+  const order = run.order
+  const snapshot = run.snapshot
   if (snapshot !== undefined) {
     // Filled once every op is known: the snapshot resolves the inputs of the directly written ops on demand.
     for (let n = 0; n < order.length; n++) {
@@ -395,7 +443,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     }
   }
 
-  // 3. Sort by digest (numbers, not strings: the first 32 bits, then the index), which finds identical ops (one
+  // 3. Sort by digest (numbers, not strings: the first 28 bits, then the index), which finds identical ops (one
   // digest, merged metadata) and gives the metadata map its order.
   const sorted = sortByDigest(order)
   const canonical: Memo[] = []
@@ -419,7 +467,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   const resultMemo = (memoOf(result.vertex) as Memo).canonical as Memo
   const resultDigest = (resultMemo.op as DefinitionOp).digest
   const list: MarshalledOp[] = []
-  if (inputOrder) {
+  if (run.inputOrder) {
     // Every vertex reads its inputs in its op's order, so the vertices' post-order is the content post-order once
     // repeated digests are dropped (a vertex with the digest of an earlier one has inputs of the same digests, all
     // emitted already). The canonical memo of a digest is the first in post-order.
@@ -484,7 +532,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   if (ignoreCache) terminalCaps['meta.ignorecache'] = true
   if (description) terminalCaps['meta.description'] = true
   if (exportCache) terminalCaps['meta.exportcache'] = true
-  const terminalDef = new MarshalledOp(terminalHex, terminalBytes, { caps: terminalCaps }, terminalOp, 'terminal', undefined, undefined)
+  const terminalDef = new MarshalledOp(terminalHex, terminalBytes.buffer, terminalBytes.byteOffset, terminalBytes.length, { caps: terminalCaps }, terminalOp, 'terminal', undefined, undefined)
   const terminal = terminalDef.digest
   list.push(terminalDef)
 
@@ -535,14 +583,11 @@ function checkCaps(opCaps: readonly string[], name: string, options: OpOptions, 
   return caps.sort()
 }
 
-/** Checks a cap list (once per marshal: lists are interned) and keeps the result in `checked`. */
-function checkOpCaps(
-  checked: Map<readonly string[], CheckedCaps>, opCaps: readonly string[], name: string, options: OpOptions, target: Vertex, context: BuildContext,
-  engineCaps: MarshalOptions['caps'], engine: string,
-): CheckedCaps {
-  const caps = checkCaps(opCaps, name, options, target, context, engineCaps, engine)
+/** Checks a cap list (once per marshal: lists are interned) and keeps the result in the run. */
+function checkOpCaps(run: MarshalRun, opCaps: readonly string[], name: string, options: OpOptions, target: Vertex): CheckedCaps {
+  const caps = checkCaps(opCaps, name, options, target, run, run.caps, run.engine)
   const entry: CheckedCaps = { caps, plain: metadataToPB({}, caps) }
-  checked.set(opCaps, entry)
+  run.checkedCaps.set(opCaps, entry)
   return entry
 }
 
@@ -585,7 +630,7 @@ function encodeDefinition(list: readonly MarshalledOp[], byDigest: readonly Mars
   // The exact size first, so the Definition is written into one buffer that is handed over without a copy.
   let size = 0
   for (let i = 0; i < list.length; i++) {
-    const length = (list[i] as DefinitionOp).bytes.length
+    const length = (list[i] as MarshalledOp).length
     size += 1 + varintSize(length) + length
   }
   const metadata: Uint8Array[] = new Array<Uint8Array>(byDigest.length)
@@ -598,8 +643,10 @@ function encodeDefinition(list: readonly MarshalledOp[], byDigest: readonly Mars
   }
   const writer = Writer.exact(size)
   for (let i = 0; i < list.length; i++) {
+    const op = list[i] as MarshalledOp
     writer.uint32(0x0a) // Definition.def
-    writer.bytes((list[i] as DefinitionOp).bytes)
+    writer.uint32(op.length)
+    writer.copy(op.buffer, op.offset, op.length)
   }
   for (let i = 0; i < byDigest.length; i++) {
     const op = byDigest[i] as MarshalledOp
@@ -630,20 +677,22 @@ function hasOpOptions(options: OpOptions): boolean {
   return options.customName !== undefined || options.description !== undefined || options.ignoreCache === true || options.progressGroup !== undefined
 }
 
-/** The first 32 bits of a digest, from its hex digits. */
+/** The first 28 bits of a digest, from its hex digits (a small integer: fields holding it stay Smi-typed). */
 function hexKey(hex: string): number {
   let key = 0
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < KEY_DIGITS; i++) {
     const c = hex.charCodeAt(i)
     key = key * 16 + (c <= 57 ? c - 48 : c - 87)
   }
   return key
 }
 
+/** Hex digits in a sort key. */
+const KEY_DIGITS = 7
 const INDEX_BITS = 2 ** 21
 
 /**
- * Memos in digest order, and in post-order among equal digests. Packs (32-bit key, index) into one double and
+ * Memos in digest order, and in post-order among equal digests. Packs (28-bit key, index) into one double and
  * sorts a Float64Array natively; runs with equal keys (rare) are then ordered by the full digest.
  */
 function sortByDigest(order: readonly Memo[]): Memo[] {
@@ -681,7 +730,7 @@ function sortByDigest(order: readonly Memo[]): Memo[] {
 /** The canonical memo of the digest written as ASCII at `bytes[offset]` (see {@link findDigest}). */
 function findDigestBytes(canonical: readonly Memo[], keys: Float64Array, bytes: Uint8Array, offset: number): Memo {
   let key = 0
-  for (let i = offset + 7; i < offset + 15; i++) {
+  for (let i = offset + 7; i < offset + 7 + KEY_DIGITS; i++) {
     const c = bytes[i] as number
     key = key * 16 + (c <= 57 ? c - 48 : c - 87)
   }
@@ -698,7 +747,7 @@ function findDigestBytes(canonical: readonly Memo[], keys: Float64Array, bytes: 
     const memo = canonical[middle] as Memo
     const otherHex = (memo.op as MarshalledOp).hex
     let order = 0
-    for (let i = 8; order === 0 && i < 64; i++) order = otherHex.charCodeAt(i) - (bytes[offset + 7 + i] as number)
+    for (let i = KEY_DIGITS; order === 0 && i < 64; i++) order = otherHex.charCodeAt(i) - (bytes[offset + 7 + i] as number)
     if (order === 0) return memo
     if (order < 0) low = middle + 1
     else high = middle - 1

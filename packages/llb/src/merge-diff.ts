@@ -3,18 +3,20 @@ import { FileVertex, copy, type FileAction } from './file.js'
 import type { PbInput, PbOp } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { State, assertState } from './state.js'
-import { messageEncoder, type Writer } from './pb/codec.js'
+import type { Writer } from './pb/codec.js'
 import {
+  MEMO_SLOT, writePlatformTail,
   internCaps, makeOp, pickOpOptions, writeInputEntry, type BuildContext, type BuiltOp, type DirectVertex, type EncodeContext, type OpOptions,
   type Output, type Vertex,
 } from './vertex.js'
 
-let platformEncoder: ((w: Writer, value: object) => void) | undefined
 
 let mergeCaps: readonly string[] | undefined
 
 /** The MergeOp behind {@link merge}. */
 export class MergeVertex implements DirectVertex {
+  /** @internal */
+  [MEMO_SLOT]: unknown = undefined
   readonly kind = 'merge'
 
   constructor(readonly sources: readonly Output[], readonly platform: Platform | undefined, readonly options: OpOptions) {}
@@ -75,12 +77,7 @@ export class MergeVertex implements DirectVertex {
       }
     }
     w.end(merge)
-    w.uint32(0x52) // Op.platform
-    const start = w.begin()
-    ;(platformEncoder ??= messageEncoder('Platform'))(w, platformToPB(this.platform ?? context.platform))
-    w.end(start)
-    w.uint32(0x5a) // Op.constraints, empty
-    w.uint32(0)
+    writePlatformTail(w, this.platform ?? context.platform)
   }
 
   build(context: BuildContext): BuiltOp {
@@ -97,6 +94,8 @@ export class MergeVertex implements DirectVertex {
 
 /** The DiffOp behind {@link diff}. */
 export class DiffVertex implements Vertex {
+  /** @internal */
+  [MEMO_SLOT]: unknown = undefined
   readonly kind = 'diff'
 
   constructor(readonly lowerOutput: Output, readonly upperOutput: Output | undefined, readonly platform: Platform | undefined, readonly options: OpOptions) {}

@@ -3,10 +3,12 @@ import { normalizeImageRef } from './image-ref.js'
 import type { PbOp } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, normalizePlatform, platformToPB, type Platform } from './platform.js'
 import { State, type ImageConfig } from './state.js'
-import { internCaps, joinPath, makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
+import { MEMO_SLOT, internCaps, joinPath, makeOp, pickOpOptions, type BuildContext, type BuiltOp, type OpOptions, type Output, type Vertex } from './vertex.js'
 
 /** A source op: `docker-image://`, `local://`, `git://`, `http(s)://`, `oci-layout://`. */
 export class SourceVertex implements Vertex {
+  /** @internal */
+  [MEMO_SLOT]: unknown = undefined
   readonly kind = 'source'
 
   constructor(

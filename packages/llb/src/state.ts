@@ -60,6 +60,8 @@ const EMPTY: Settings = Object.freeze({
   imageConfig: undefined,
 })
 
+const platformSettings = new WeakMap<Platform, Settings>()
+
 /** Settings with `changes` applied, built field by field (object spread is slow on this hot path). */
 function withChanges(base: Settings, changes: Partial<StateData>): Settings {
   return {
@@ -304,7 +306,15 @@ export class ExecState extends State {
    */
   getMount(dest: string): State {
     const output = this.exec.mountOutput(dest)
-    return new State({ output, ...(this.data.platform ? { platform: this.data.platform } : {}) })
+    // Default settings but the platform: shared per platform.
+    const platform = this.data.platform
+    if (platform === undefined) return new State(undefined, EMPTY, output)
+    let settings = platformSettings.get(platform)
+    if (settings === undefined) {
+      settings = Object.freeze(withChanges(EMPTY, { platform }))
+      platformSettings.set(platform, settings)
+    }
+    return new State(undefined, settings, output)
   }
 }
 

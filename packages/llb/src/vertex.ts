@@ -1,5 +1,5 @@
-import type { Writer } from './pb/codec.js'
-import type { Platform } from './platform.js'
+import { encode, type Writer } from './pb/codec.js'
+import { platformToPB, type Platform } from './platform.js'
 import type { PbInput, PbMeta, PbMount, PbOp, PbOpMetadata } from './pb/types.js'
 
 /** Per-op metadata, accepted by every op constructor. Metadata never changes an op's digest. */
@@ -123,6 +123,43 @@ export function writeInputEntry(writer: Writer, hex: string, index: number): voi
     writer.int64(index)
   }
   writer.end(start)
+}
+
+/**
+ * @internal The slot where marshal keeps its memo of a vertex (marshal.ts). This package's vertex classes declare
+ * it, so it lives in the object: adding it on first marshal would give every vertex a new hidden class and an
+ * out-of-object property store. Other vertices get it as an ordinary property.
+ */
+export const MEMO_SLOT: unique symbol = Symbol('kiln.llb.marshal.memo')
+
+let tailPlatform: Platform | undefined
+let tailBytes: Uint8Array | undefined
+
+/**
+ * @internal The end of every non-terminal op: `Op.platform` (field 10) and the empty `Op.constraints` (field 11),
+ * pre-encoded per Platform object (most ops of a marshal share one).
+ */
+export function writePlatformTail(writer: Writer, platform: Platform): void {
+  if (platform !== tailPlatform) {
+    const pb = encode('Platform', platformToPB(platform))
+    if (pb.length >= 128) {
+      // Unusual (many OS features): no one-byte length, no template.
+      writer.uint32(0x52)
+      writer.bytes(pb)
+      writer.uint32(0x5a)
+      writer.uint32(0)
+      return
+    }
+    const tail = new Uint8Array(pb.length + 4)
+    tail[0] = 0x52
+    tail[1] = pb.length
+    tail.set(pb, 2)
+    tail[pb.length + 2] = 0x5a
+    tail[pb.length + 3] = 0
+    tailPlatform = platform
+    tailBytes = tail
+  }
+  writer.raw(tailBytes as Uint8Array)
 }
 
 /** One output of a vertex. */

@@ -101,6 +101,16 @@ export class Writer {
       this.uint32(value)
       return
     }
+    if (value === -1) {
+      // The common negative value (no input, no output, unset mode or timestamp): 9 × 0xff, 0x01.
+      this.ensure(10)
+      const buffer = this.buffer
+      let position = this.position
+      for (let i = 0; i < 9; i++) buffer[position++] = 0xff
+      buffer[position++] = 0x01
+      this.position = position
+      return
+    }
     if (!Number.isSafeInteger(value)) throw new RangeError(`pb: ${value} is not a safe integer; pass a bigint`)
     const high = Math.floor(value / TWO_32)
     this.varint64(value - high * TWO_32, high)
@@ -119,6 +129,23 @@ export class Writer {
     for (let i = 0; i < 7; i++) buffer[position++] = SHA256_PREFIX[i] as number
     this.native.latin1Write(hex, position, hex.length)
     this.position = position + hex.length
+  }
+
+  /** A few raw bytes (a pre-encoded template), copied by a loop: cheaper than `set` for short runs. */
+  raw(data: Uint8Array): void {
+    const length = data.length
+    this.ensure(length)
+    const buffer = this.buffer
+    let position = this.position
+    for (let i = 0; i < length; i++) buffer[position++] = data[i] as number
+    this.position = position
+  }
+
+  /** `length` raw bytes from `offset` of `source` (no length prefix). */
+  copy(source: ArrayBufferLike, offset: number, length: number): void {
+    this.ensure(length)
+    this.buffer.set(new Uint8Array(source, offset, length), this.position)
+    this.position += length
   }
 
   bytes(data: Uint8Array): void {
