@@ -2,7 +2,7 @@ import { invalid } from './errors.js'
 import type { PbInput, PbMeta, PbMount, PbOp, PbSecretEnv } from './pb/types.js'
 import { CacheSharingOpt, MountType, NetMode, SecurityMode } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
-import { ExecState, assertState, stateEnv, stateSettings, type HostEntry, type NetworkMode, type SecurityModeName, type State } from './state.js'
+import { ExecState, State, assertState, stateEnv, stateSettings, type HostEntry, type NetworkMode, type SecurityModeName } from './state.js'
 import { messageEncoder, type Writer } from './pb/codec.js'
 import {
   MEMO_SLOT, writePlatformTail,
@@ -230,6 +230,11 @@ function withDefaultPath(caps: readonly string[]): readonly string[] {
     defaultPathCaps.set(caps, list)
   }
   return list
+}
+
+function hasDest(mounts: readonly { readonly dest: string }[], dest: string): boolean {
+  for (const mount of mounts) if (mount.dest === dest) return true
+  return false
 }
 
 /** Sorts mounts by dest, stable; an insertion sort, as exec ops have a few mounts. */
@@ -532,11 +537,11 @@ export function runExec(state: State, options: RunOptions): ExecState {
   let args: string[]
   if (options.args !== undefined && options.shell !== undefined) invalid('Expected either args or shell in run(), received both')
   if (options.shell !== undefined) args = ['/bin/sh', '-c', options.shell]
-  else if (options.args !== undefined && options.args.length > 0) args = [...options.args]
+  else if (options.args !== undefined && options.args.length > 0) args = Array.isArray(options.args) ? options.args.slice() : [...options.args]
   else invalid('Expected run() to have non-empty args or a shell script')
 
   let scoped: State = state
-  for (const [key, value] of Object.entries(options.env ?? {})) scoped = scoped.withEnv(key, value)
+  if (options.env !== undefined) for (const [key, value] of Object.entries(options.env)) scoped = scoped.withEnv(key, value)
   const cwd = options.cwd === undefined ? state.getDir() : options.cwd.startsWith('/') ? cleanPath(options.cwd) : joinPath('/', state.getDir(), options.cwd)
   const user = options.user ?? state.getUser()
   const hostname = options.hostname ?? state.getHostname()
@@ -567,12 +572,13 @@ export function runExec(state: State, options: RunOptions): ExecState {
   for (const spec of options.mounts ?? []) {
     const dest = 'dest' in spec ? spec.dest : undefined
     if (dest === '/') invalid('Expected mounts other than "/": the root filesystem is the State run() is called on')
-    if (dest !== undefined && (dest === '' || regular.some((mount) => mount.dest === dest) || secrets.some((s) => s.dest === dest))) {
+    if (dest !== undefined && (dest === '' || hasDest(regular, dest) || hasDest(secrets, dest))) {
       invalid(`Expected one mount per dest, received ${JSON.stringify(dest)} twice or empty`)
     }
     switch (spec.type) {
       case 'bind': {
-        const source = spec.from === undefined ? undefined : assertState(spec.from, `the bind mount at ${spec.dest}`).output()
+        // `instanceof` first: the message for assertState is only built for a foreign or wrong value.
+        const source = spec.from === undefined ? undefined : (spec.from instanceof State ? spec.from : assertState(spec.from, `the bind mount at ${spec.dest}`)).output()
         const output = spec.output !== false && !spec.readonly
         regular.push({ type: 'bind', dest: spec.dest, source, selector: spec.selector ?? '', readonly: spec.readonly ?? false, output: -1, wantsOutput: output, noOutputWritable: spec.output === false && !spec.readonly, cacheId: '', sharing: 0, size: 0 })
         break
@@ -618,7 +624,8 @@ export function runExec(state: State, options: RunOptions): ExecState {
     state.getPlatform(),
     pickOpOptions(options),
   )
-  const rootIndex = (mounts.find((mount) => mount.dest === '/') as ResolvedMount).output
+  let rootIndex = 0
+  for (const mount of mounts) if (mount.dest === '/') rootIndex = mount.output
   return new ExecState(stateSettings(state), { vertex, index: rootIndex }, vertex)
 }
 
