@@ -130,6 +130,8 @@ const NO_ENV = Object.freeze([]) as unknown as string[]
 /** The input index of each regular mount of the op being written (-1: none); see {@link ExecVertex.writeOp}. */
 const mountInputs: number[] = []
 const NO_OUTPUTS: readonly Output[] = Object.freeze([])
+/** The Meta with the default PATH, for engines that do not set one (rare: kept out of the vertex). */
+const metaWithPath = new WeakMap<ExecVertex, PbMeta>()
 const sourceScratch: Output[] = []
 
 /** The distinct sources of the mounts, in mount order, in an array of exactly their number. */
@@ -288,7 +290,6 @@ function nonNegative(value: number | undefined, what: string): number {
 export class ExecVertex implements DirectVertex {
   /** @internal */
   [MEMO_SLOT]: unknown = undefined
-  readonly kind = 'exec'
   private readonly sourceOutputs: readonly Output[]
   private readonly baseCaps: readonly string[]
   private readonly args: readonly string[]
@@ -297,11 +298,10 @@ export class ExecVertex implements DirectVertex {
   /** The whole Meta when it has more than args, env and cwd (rare); otherwise built only for build(). */
   private readonly richMeta: PbMeta | undefined
   private readonly hasPath: boolean
+  /** Secret and ssh mounts and secret env: shared empty lists for most execs. */
   private readonly secrets: readonly ResolvedSecret[]
   private readonly ssh: readonly ResolvedSecret[]
   private readonly pbSecretEnv: readonly PbSecretEnv[]
-  #name: string | undefined
-  #metaWithPath: PbMeta | undefined
 
   constructor(
     meta: Readonly<PbMeta>,
@@ -309,7 +309,7 @@ export class ExecVertex implements DirectVertex {
     readonly mounts: readonly ResolvedMount[],
     secrets: readonly ResolvedSecret[],
     ssh: readonly ResolvedSecret[],
-    private readonly secretEnv: readonly SecretEnv[],
+    secretEnv: readonly SecretEnv[],
     private readonly network: NetworkMode,
     private readonly security: SecurityModeName,
     readonly platform: Platform | undefined,
@@ -355,6 +355,11 @@ export class ExecVertex implements DirectVertex {
     this.pbSecretEnv = secretEnv.length > 0 ? secretEnv.map((secret): PbSecretEnv => ({ ID: secret.id, name: secret.name, optional: secret.optional ?? false })) : NO_PB_SECRET_ENV
   }
 
+  /** The kind of op (on the prototype: one field less per vertex). */
+  get kind(): 'exec' {
+    return 'exec'
+  }
+
   inputs(): readonly Output[] {
     return this.sourceOutputs
   }
@@ -378,7 +383,7 @@ export class ExecVertex implements DirectVertex {
   }
 
   opName(): string {
-    return (this.#name ??= this.args.join(' '))
+    return this.args.join(' ')
   }
 
   /** The Meta without the default PATH. */
@@ -394,7 +399,12 @@ export class ExecVertex implements DirectVertex {
   /** The Meta the op carries in `context`. */
   private metaIn(context: BuildContext): PbMeta {
     if (!this.addsPath(context)) return this.meta()
-    return (this.#metaWithPath ??= makeMeta(this.meta(), [...this.env, `PATH=${DEFAULT_PATH}`]))
+    let meta = metaWithPath.get(this)
+    if (meta === undefined) {
+      meta = makeMeta(this.meta(), [...this.env, `PATH=${DEFAULT_PATH}`])
+      metaWithPath.set(this, meta)
+    }
+    return meta
   }
 
   writeOp(context: EncodeContext, w: Writer): void {

@@ -206,7 +206,11 @@ interface ResolvedAction {
 export class FileVertex implements DirectVertex {
   /** @internal */
   [MEMO_SLOT]: unknown = undefined
-  readonly kind = 'file'
+
+  /** The kind of op (on the prototype: one field less per vertex). */
+  get kind(): 'file' {
+    return 'file'
+  }
   readonly base: Output | undefined
   readonly actions: readonly ResolvedAction[]
   readonly platform: Platform | undefined

@@ -17,7 +17,11 @@ let mergeCaps: readonly string[] | undefined
 export class MergeVertex implements DirectVertex {
   /** @internal */
   [MEMO_SLOT]: unknown = undefined
-  readonly kind = 'merge'
+
+  /** The kind of op (on the prototype: one field less per vertex). */
+  get kind(): 'merge' {
+    return 'merge'
+  }
 
   constructor(readonly sources: readonly Output[], readonly platform: Platform | undefined, readonly options: OpOptions) {}
 
@@ -96,7 +100,11 @@ export class MergeVertex implements DirectVertex {
 export class DiffVertex implements Vertex {
   /** @internal */
   [MEMO_SLOT]: unknown = undefined
-  readonly kind = 'diff'
+
+  /** The kind of op (on the prototype: one field less per vertex). */
+  get kind(): 'diff' {
+    return 'diff'
+  }
 
   constructor(readonly lowerOutput: Output, readonly upperOutput: Output | undefined, readonly platform: Platform | undefined, readonly options: OpOptions) {}
 

@@ -9,7 +9,11 @@ import { MEMO_SLOT, internCaps, joinPath, makeOp, pickOpOptions, type BuildConte
 export class SourceVertex implements Vertex {
   /** @internal */
   [MEMO_SLOT]: unknown = undefined
-  readonly kind = 'source'
+
+  /** The kind of op (on the prototype: one field less per vertex). */
+  get kind(): 'source' {
+    return 'source'
+  }
 
   constructor(
     readonly identifier: string,
