@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MessageDecoder } from '../grpc/framing.js'
 import { fstypes } from '../proto.js'
-import { sendDirectory, STATS_AHEAD } from './filesync.js'
+import { DATA_CHUNK, sendDirectory, STATS_AHEAD } from './filesync.js'
 import type { RawDuplex } from './stream.js'
 
 /**
@@ -71,6 +71,7 @@ const until = async (condition: () => boolean, step: () => void = () => undefine
 
 let dir: string
 const FILES = 3000
+const BIG = 3_000_000
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kiln-filesync-'))
@@ -78,7 +79,7 @@ beforeAll(async () => {
     mkdirSync(join(dir, `d${d}`))
     for (let f = 0; f < FILES / 3; f++) writeFileSync(join(dir, `d${d}`, `f${String(f).padStart(4, '0')}`), `file ${d}/${f}\n`)
   }
-  writeFileSync(join(dir, 'big.bin'), Buffer.alloc(300_000, 7))
+  writeFileSync(join(dir, 'big.bin'), Buffer.alloc(BIG, 7))
 })
 
 afterAll(async () => {
@@ -86,7 +87,7 @@ afterAll(async () => {
 })
 
 describe('sendDirectory', () => {
-  it('holds STATs back while the connection lags, answers requests at once, and ends with the marker', async () => {
+  it('holds STATs and big files back while the connection lags, answers small-file requests at once, ends with the marker', async () => {
     const call = new HeldCall()
     const done = sendDirectory(call as unknown as RawDuplex, dir, {})
     await until(() => call.stats().length > 0)
@@ -121,13 +122,18 @@ describe('sendDirectory', () => {
     expect(id).toBeGreaterThanOrEqual(0)
     call.request(fstypes.Packet.PacketType.PACKET_REQ, id)
     const bigData = (): fstypes.Packet[] => call.packets.filter((packet) => packet.type === fstypes.Packet.PacketType.PACKET_DATA && packet.ID === id)
+    const bigBytes = (): number => bigData().reduce((sum, packet) => sum + packet.data.length, 0)
+    // While nothing is written, the file is read only a little ahead (about a megabyte, then a chunk).
+    await until(() => bigBytes() > 0)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(bigBytes()).toBeLessThanOrEqual(1024 * 1024 + DATA_CHUNK)
     await until(
       () => bigData().at(-1)?.data.length === 0,
       () => call.deliver(),
     )
     const big = bigData()
     expect(big.at(-1)?.data.length).toBe(0)
-    expect(big.reduce((sum, packet) => sum + packet.data.length, 0)).toBe(300_000)
+    expect(bigBytes()).toBe(BIG)
     call.request(fstypes.Packet.PacketType.PACKET_FIN)
     await done
     expect(call.packets.at(-1)?.type).toBe(fstypes.Packet.PacketType.PACKET_FIN)

@@ -36,6 +36,11 @@ const SLICE_BYTES = 2 * 1024 * 1024
 export const STATS_AHEAD = 16 * 1024
 /** Encoded STATs held back (the walk runs ahead of the engine, within this bound, then waits). */
 const STATS_QUEUED = 4 * 1024 * 1024
+/**
+ * A big file's next chunk is queued only while at most this many bytes wait to be written: a STAT batch queued
+ * behind megabytes of one big file would hold up every small file after it.
+ */
+const BIG_AHEAD = 1024 * 1024
 
 /**
  * Runs one diffcopy as the sender. Resolves when the daemon has finished (FIN handshake) or ended the call;
@@ -85,11 +90,28 @@ export async function sendDirectory(call: RawDuplex, root: string, options: Walk
       wake()
     }
   }
-  call.on('written', releaseStats)
+  // Writers waiting until the call has written up to a mark (see BIG_AHEAD).
+  let writtenWaiters: { mark: number; resolve: () => void }[] = []
+  const whenWritten = (mark: number): Promise<void> => {
+    if (finished || call.bytesWritten >= mark) return Promise.resolve()
+    return new Promise<void>((resolve) => writtenWaiters.push({ mark, resolve }))
+  }
+  const onWritten = (): void => {
+    releaseStats()
+    if (writtenWaiters.length === 0) return
+    const written = call.bytesWritten
+    const waiting = writtenWaiters
+    writtenWaiters = []
+    for (const waiter of waiting) {
+      if (finished || written >= waiter.mark) waiter.resolve()
+      else writtenWaiters.push(waiter)
+    }
+  }
+  call.on('written', onWritten)
   const stop = (): void => {
     finished = true
     wakeWriters()
-    releaseStats()
+    onWritten()
   }
   /** Writes frames; resolves when the caller may write more. */
   const writeFrames = (frames: Buffer): Promise<void> => {
@@ -174,7 +196,10 @@ export async function sendDirectory(call: RawDuplex, root: string, options: Walk
         const buffer = Buffer.allocUnsafe(size)
         const { bytesRead } = await handle.read(buffer, 0, size, null)
         if (finished) return
-        if (bytesRead > 0) await call.send([FrameBuilder.dataHeader(id, bytesRead), buffer.subarray(0, bytesRead)])
+        if (bytesRead > 0) {
+          await call.send([FrameBuilder.dataHeader(id, bytesRead), buffer.subarray(0, bytesRead)])
+          await whenWritten(call.bytesQueued - BIG_AHEAD)
+        }
         if (bytesRead < size || finished) break
       }
     } finally {
@@ -278,6 +303,6 @@ export async function sendDirectory(call: RawDuplex, root: string, options: Walk
   } finally {
     stop()
     call.off('drain', wakeWriters)
-    call.off('written', releaseStats)
+    call.off('written', onWritten)
   }
 }
