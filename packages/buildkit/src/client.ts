@@ -328,15 +328,29 @@ export class BuildkitClient {
     return this.capabilitiesPromise
   }
 
-  /** `LLBBridge/Ping` needs a build to attach to: run an empty client-driven build around it. */
-  private async pingEngine(): Promise<gatewayPB.PongResponse> {
-    let pong: gatewayPB.PongResponse | undefined
-    await this.build({}, async (gateway) => {
-      pong = await gateway.ping()
-      return undefined
+  /**
+   * `LLBBridge/Ping` needs a build to attach to: run an empty client-driven build around it. The caps are known as
+   * soon as the engine answers the Ping that tells the build is ready; the rest of the build (Return, the Solve
+   * ending, closing its session) finishes in the background, off the caller's critical path.
+   */
+  private pingEngine(): Promise<gatewayPB.PongResponse> {
+    return new Promise<gatewayPB.PongResponse>((resolve, reject) => {
+      let answered = false
+      this.build({}, async (gateway) => {
+        const pong = gateway.readyPong ?? (await gateway.ping())
+        answered = true
+        resolve(pong)
+        return undefined
+      }).then(
+        () => {
+          if (!answered) reject(new BuildkitError('BUILDKIT_RPC', 'LLBBridge/Ping returned nothing'))
+        },
+        (error: unknown) => {
+          // After the answer, a failure to end the empty build (the caller may have closed the client) is no one's concern.
+          if (!answered) reject(error)
+        },
+      )
     })
-    if (!pong) throw new BuildkitError('BUILDKIT_RPC', 'LLBBridge/Ping returned nothing')
-    return pong
   }
 
   private async probeCapabilities(): Promise<EngineCapabilities> {
@@ -552,6 +566,8 @@ export class BuildkitClient {
 
 /** LLBBridge calls for one gateway build (see `BuildkitClient.build`). */
 export class Gateway {
+  private pong: gatewayPB.PongResponse | undefined
+
   constructor(
     private readonly channel: GrpcChannel,
     readonly ref: string,
@@ -562,19 +578,28 @@ export class Gateway {
     return this.channel.unary(`${BRIDGE}${method}`, request, { signal: this.signal, metadata: { 'buildkit-controlapi-buildid': this.ref } }).then(decode)
   }
 
-  /** The engine registers the build's forwarder shortly after Solve starts; wait until Ping answers. */
-  async waitReady(): Promise<void> {
+  /**
+   * The engine registers the build's forwarder shortly after Solve starts; wait until Ping answers. Retries back
+   * off from 2 ms to at most 50 ms, so a build usually starts within a few milliseconds of the engine being ready.
+   * Resolves with the engine's answer (also kept as `readyPong`).
+   */
+  async waitReady(): Promise<gatewayPB.PongResponse> {
     const deadline = Date.now() + 10_000
-    for (;;) {
+    for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
       try {
-        await this.ping()
-        return
+        this.pong = await this.ping()
+        return this.pong
       } catch (error) {
         const retryable = isBuildkitError(error, 'BUILDKIT_RPC') && /no such job|not found|no ref/i.test(error.message)
         if (!retryable || Date.now() > deadline) throw error
-        await new Promise((resolve) => setTimeout(resolve, 50))
+        await new Promise((resolve) => setTimeout(resolve, delay))
       }
     }
+  }
+
+  /** The Ping answer `waitReady` got (LLB and frontend caps), once the build is ready. */
+  get readyPong(): gatewayPB.PongResponse | undefined {
+    return this.pong
   }
 
   ping(): Promise<gatewayPB.PongResponse> {
