@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto'
 import { CAP_FEATURES, NEVER_SEND_CAPS, type EngineCaps } from './caps.js'
 import { dumpDotOps, dumpJsonOps } from './dump.js'
 import { LlbError } from './errors.js'
-import { Writer, decode, encode, encodeMessage, encodeOp, startOp, takeOp } from './pb/codec.js'
+import { Writer, decode, encode, encodeMessage, encodeOp, lastOpFramed, startOp, takeOp } from './pb/codec.js'
 import type { PbDefinition, PbInput, PbOp, PbOpMetadata } from './pb/types.js'
 import { defaultPlatform, normalizePlatform, type Platform } from './platform.js'
 import type { State } from './state.js'
@@ -167,6 +167,8 @@ class MarshalledOp implements DefinitionOp {
     readonly buffer: ArrayBufferLike,
     readonly offset: number,
     readonly length: number,
+    /** @internal Whether `0a <length>` (the `Definition.def` header) is right before the bytes in `buffer`. */
+    readonly framed: boolean,
     readonly metadata: PbOpMetadata,
     op: PbOp | undefined,
     name: string | undefined,
@@ -195,7 +197,7 @@ class MarshalledOp implements DefinitionOp {
 
   /** The same op with other metadata (identical ops merged). */
   withMetadata(metadata: PbOpMetadata): MarshalledOp {
-    return new MarshalledOp(this.hex, this.buffer, this.offset, this.length, metadata, this.#op, this.#name, this.target, this.snapshot)
+    return new MarshalledOp(this.hex, this.buffer, this.offset, this.length, this.framed, metadata, this.#op, this.#name, this.target, this.snapshot)
   }
 }
 
@@ -376,14 +378,14 @@ function marshalVertex(run: MarshalRun, memo: Memo, inputCount: number): void {
     bytes = takeOp(opWriter)
     hex = hexDigestOf(bytes)
     const metadata = hasOpOptions(target.options) ? metadataToPB(target.options, checked.caps) : checked.plain
-    memo.op = new MarshalledOp(hex, bytes.buffer, bytes.byteOffset, bytes.length, metadata, undefined, undefined, target, (run.snapshot ??= new MarshalSnapshot(run.platform, run.localUniqueId, run.caps)))
+    memo.op = new MarshalledOp(hex, bytes.buffer, bytes.byteOffset, bytes.length, lastOpFramed(), metadata, undefined, undefined, target, (run.snapshot ??= new MarshalSnapshot(run.platform, run.localUniqueId, run.caps)))
   } else {
     const built = target.build(run)
     const checked = run.checkedCaps.get(built.caps) ?? checkOpCaps(run, built.caps, built.name, built.options, target)
     bytes = encodeOp(built.op)
     hex = hexDigestOf(bytes)
     const metadata = hasOpOptions(built.options) ? metadataToPB(built.options, checked.caps) : checked.plain
-    memo.op = new MarshalledOp(hex, bytes.buffer, bytes.byteOffset, bytes.length, metadata, built.op, built.options.customName ?? built.name, undefined, undefined)
+    memo.op = new MarshalledOp(hex, bytes.buffer, bytes.byteOffset, bytes.length, false, metadata, built.op, built.options.customName ?? built.name, undefined, undefined)
   }
   memo.key = hexKey(hex)
 }
@@ -532,7 +534,7 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
   if (ignoreCache) terminalCaps['meta.ignorecache'] = true
   if (description) terminalCaps['meta.description'] = true
   if (exportCache) terminalCaps['meta.exportcache'] = true
-  const terminalDef = new MarshalledOp(terminalHex, terminalBytes.buffer, terminalBytes.byteOffset, terminalBytes.length, { caps: terminalCaps }, terminalOp, 'terminal', undefined, undefined)
+  const terminalDef = new MarshalledOp(terminalHex, terminalBytes.buffer, terminalBytes.byteOffset, terminalBytes.length, false, { caps: terminalCaps }, terminalOp, 'terminal', undefined, undefined)
   const terminal = terminalDef.digest
   list.push(terminalDef)
 
@@ -642,12 +644,31 @@ function encodeDefinition(list: readonly MarshalledOp[], byDigest: readonly Mars
     size += 1 + varintSize(entry) + entry
   }
   const writer = Writer.exact(size)
+  // Ops written one after another sit in their slab as ready `def` entries: copy each run of them at once.
+  let run: ArrayBufferLike | undefined
+  let runStart = 0
+  let runEnd = 0
   for (let i = 0; i < list.length; i++) {
     const op = list[i] as MarshalledOp
+    if (op.framed) {
+      const start = op.offset - 1 - varintSize(op.length)
+      if (op.buffer === run && start === runEnd) {
+        runEnd = op.offset + op.length
+        continue
+      }
+      if (run !== undefined) writer.copy(run, runStart, runEnd - runStart)
+      run = op.buffer
+      runStart = start
+      runEnd = op.offset + op.length
+      continue
+    }
+    if (run !== undefined) writer.copy(run, runStart, runEnd - runStart)
+    run = undefined
     writer.uint32(0x0a) // Definition.def
     writer.uint32(op.length)
     writer.copy(op.buffer, op.offset, op.length)
   }
+  if (run !== undefined) writer.copy(run, runStart, runEnd - runStart)
   for (let i = 0; i < byDigest.length; i++) {
     const op = byDigest[i] as MarshalledOp
     writer.uint32(0x12) // Definition.metadata entry

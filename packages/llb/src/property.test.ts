@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { DOCKERD_20_10, diff, image, local, merge, mkdir, scratch, type FileAction, type State } from './index.js'
+import { DOCKERD_20_10, diff, encode, image, local, merge, mkdir, scratch, type FileAction, type State } from './index.js'
 import { marshalInternals } from './marshal.js'
 
 /** A random DAG: node i may only refer to nodes before it; the last node is the result. */
@@ -133,6 +133,27 @@ describe('determinism (property)', () => {
         expect(fromVertices).toBe(fromBytes)
       }),
       { numRuns: 200 },
+    )
+  })
+
+  it('the Definition bytes equal the reference encoding of its def and metadata (ops copied in runs from their slabs)', () => {
+    fc.assert(
+      fc.property(graph, fc.shuffledSubarray([0, 1, 2, 3, 4, 5, 6, 7]), (specs, warm) => {
+        const built = new Map<number, State>()
+        const get = (index: number): State => {
+          let state = built.get(index)
+          if (!state) {
+            state = buildNode(specs[index] as NodeSpec, get)
+            built.set(index, state)
+          }
+          return state
+        }
+        // Marshal parts of the graph first, so the last marshal mixes reused ops (written earlier, elsewhere) with new ones.
+        for (const index of warm) if (index < specs.length) get(index).marshal({ platform: 'linux/amd64' })
+        const definition = get(specs.length - 1).marshal({ platform: 'linux/amd64' })
+        expect(Buffer.from(definition.bytes).toString('hex')).toBe(Buffer.from(encode('Definition', definition.toPB())).toString('hex'))
+      }),
+      { numRuns: 150 },
     )
   })
 

@@ -381,6 +381,10 @@ export function encodeOp(value: object): Uint8Array {
 
 let slabNative = nativeView(slab)
 let opStart = 0
+/** Whether the last op of {@link takeOp} sits in the slab right after its `Definition.def` header. */
+let framed = false
+/** Room kept before an op for its `Definition.def` header: the tag and a length below 2^21. */
+const FRAME = 4
 
 /** @internal Points `writer` at the free part of the shared op slab, for one op; {@link takeOp} returns it. */
 export function startOp(writer: Writer): void {
@@ -390,15 +394,45 @@ export function startOp(writer: Writer): void {
     slabUsed = 0
   }
   opStart = slabUsed
-  writer.attach(slab, slabNative, slabUsed)
+  writer.attach(slab, slabNative, slabUsed + FRAME)
 }
 
-/** @internal The op written since {@link startOp}: a view into the slab, or its own copy if it outgrew the slab. */
+/**
+ * @internal The op written since {@link startOp}: a view into the slab, or its own copy if it outgrew the slab.
+ * In the slab the op is preceded by its `Definition.def` header (`0a <length>`), so ops written one after another
+ * are a run of `def` entries that the Definition copies at once (see {@link lastOpFramed}).
+ */
 export function takeOp(writer: Writer): Uint8Array {
   const buffer = writer.target
-  if (buffer !== slab) return buffer.slice(opStart, writer.position)
-  slabUsed = writer.position
-  return slab.subarray(opStart, slabUsed)
+  const begin = opStart + FRAME
+  const end = writer.position
+  framed = false
+  if (buffer !== slab) return buffer.slice(begin, end)
+  const length = end - begin
+  let header = 2
+  for (let v = length >>> 7; v > 0; v >>>= 7) header++
+  if (header > FRAME) {
+    slabUsed = end
+    return slab.subarray(begin, end)
+  }
+  const at = opStart + header
+  if (at !== begin) slab.copyWithin(at, begin, end)
+  slab[opStart] = 0x0a
+  let position = opStart + 1
+  let v = length
+  while (v > 127) {
+    slab[position++] = (v & 127) | 128
+    v >>>= 7
+  }
+  slab[position] = v
+  framed = true
+  slabUsed = at + length
+  return slab.subarray(at, slabUsed)
+}
+
+/** @internal Whether the op last returned by {@link takeOp} is framed: `0a <length>` right before it. */
+export function lastOpFramed(): boolean {
+  return framed
 }
 
 /** @internal The bytes written to `writer` (an op), copied like {@link encodeOp}'s result. */
