@@ -421,33 +421,23 @@ function postOrder(run: MarshalRun, result: Vertex): void {
   }
 }
 
-/** @internal Implements {@link State.marshal}. */
-export function marshalState(state: State, options: MarshalOptions): Definition {
-  const engine = options.engine ?? 'the engine'
-  const platform = options.platform === undefined ? defaultPlatform() : normalizePlatform(options.platform)
-  const localUniqueId = options.localUniqueId ?? (processUniqueId ??= crypto.randomBytes(13).toString('hex'))
-  const run = new MarshalRun(platform, localUniqueId, options.caps, engine, contextKey(platform, options.caps, localUniqueId))
-  const epoch = run.epoch
-  const memoOf = (vertex: Vertex) => (vertex as unknown as VertexSlots)[MEMO]
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_DEFINITION_BYTES
-  const result = state.output()
-  if (!result) return new Definition(encode('Definition', {}), [], undefined, 0, undefined)
-
-  postOrder(run, result.vertex)
-  const order = run.order
+/** Fills the snapshot once every op is known: it resolves the inputs of directly written ops on demand. */
+function fillSnapshot(run: MarshalRun): void {
   const snapshot = run.snapshot
-  if (snapshot !== undefined) {
-    // Filled once every op is known: the snapshot resolves the inputs of the directly written ops on demand.
-    for (let n = 0; n < order.length; n++) {
-      const memo = order[n] as Memo
-      snapshot.vertices.push(memo.vertex)
-      snapshot.ops.push(memo.op as DefinitionOp)
-    }
+  if (snapshot === undefined) return
+  const order = run.order
+  for (let n = 0; n < order.length; n++) {
+    const memo = order[n] as Memo
+    snapshot.vertices.push(memo.vertex)
+    snapshot.ops.push(memo.op as DefinitionOp)
   }
+}
 
-  // 3. Sort by digest (numbers, not strings: the first 28 bits, then the index), which finds identical ops (one
-  // digest, merged metadata) and gives the metadata map its order.
-  const sorted = sortByDigest(order)
+/**
+ * 3. Given the memos sorted by digest (numbers, not strings: the first 28 bits, then the index), one canonical memo
+ * per digest (identical ops: one digest, merged metadata), in digest order: the metadata map's order.
+ */
+function dedupe(sorted: readonly Memo[]): Memo[] {
   const canonical: Memo[] = []
   for (let i = 0; i < sorted.length; i++) {
     const memo = sorted[i] as Memo
@@ -464,82 +454,94 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     memo.final = op
     canonical.push(memo)
   }
+  return canonical
+}
 
-  // 4. Go's order: depth-first post-order by content from the result, each digest once, terminal op last.
-  const resultMemo = (memoOf(result.vertex) as Memo).canonical as Memo
-  const resultDigest = (resultMemo.op as DefinitionOp).digest
+/**
+ * 4. Go's order (depth-first post-order by content from the result, each digest once) when every vertex reads its
+ * inputs in its op's order: the vertices' post-order once repeated digests are dropped (a vertex with the digest of
+ * an earlier one has inputs of the same digests, all emitted already). The canonical memo of a digest is the first
+ * in post-order.
+ */
+function orderFromVertices(run: MarshalRun): MarshalledOp[] {
+  const order = run.order
   const list: MarshalledOp[] = []
-  if (run.inputOrder) {
-    // Every vertex reads its inputs in its op's order, so the vertices' post-order is the content post-order once
-    // repeated digests are dropped (a vertex with the digest of an earlier one has inputs of the same digests, all
-    // emitted already). The canonical memo of a digest is the first in post-order.
-    for (let n = 0; n < order.length; n++) {
-      const memo = order[n] as Memo
-      if (memo.canonical !== memo) continue
-      memo.emitted = epoch
-      list.push(memo.final as MarshalledOp)
-    }
-  } else {
-    // Inputs are read from the op bytes (`Op.inputs` comes first) and found by digest with a binary search of the
-    // sorted ops.
-    const canonicalKeys = new Float64Array(canonical.length)
-    for (let i = 0; i < canonical.length; i++) canonicalKeys[i] = (canonical[i] as Memo).key
-    const walkMemo: Memo[] = [resultMemo]
-    const walkNext: number[] = [0]
-    resultMemo.emitted = epoch
-    while (walkMemo.length > 0) {
-      const top = walkMemo.length - 1
-      const current = walkMemo[top] as Memo
-      const final = current.final as MarshalledOp
-      const bytes = final.bytes
-      const next = walkNext[top] as number
-      if (next < bytes.length && bytes[next] === 0x0a) {
-        let position = next + 1
-        let length = 0
-        for (let shift = 0; ; shift += 7) {
-          const byte = bytes[position++] as number
-          length += (byte & 127) * 2 ** shift
-          if (byte < 128) break
-        }
-        walkNext[top] = position + length
-        const child = bytes[position] === 0x0a && bytes[position + 1] === DIGEST_LENGTH && length >= 2 + DIGEST_LENGTH
-          ? findDigestBytes(canonical, canonicalKeys, bytes, position + 2)
-          : findDigest(canonical, canonicalKeys, decode<PbInput>('Input', bytes.subarray(position, position + length)).digest ?? '')
-        if (child.emitted !== epoch) {
-          child.emitted = epoch
-          walkMemo.push(child)
-          walkNext.push(0)
-        }
-        continue
-      }
-      walkMemo.pop()
-      walkNext.pop()
-      list.push(final)
-    }
+  for (let n = 0; n < order.length; n++) {
+    const memo = order[n] as Memo
+    if (memo.canonical !== memo) continue
+    memo.emitted = run.epoch
+    list.push(memo.final as MarshalledOp)
   }
-  const terminalOp: PbOp = { inputs: [result.index === 0 ? { digest: resultDigest } : { digest: resultDigest, index: result.index }] }
-  const terminalBytes = encode('Op', terminalOp)
-  const terminalHex = hexDigestOf(terminalBytes)
-  const terminalKey = hexKey(terminalHex)
+  return list
+}
+
+/**
+ * 4. Go's order in general: inputs are read from the op bytes (`Op.inputs` comes first) and found by digest with a
+ * binary search of the sorted ops.
+ */
+function orderFromBytes(run: MarshalRun, canonical: readonly Memo[], resultMemo: Memo): MarshalledOp[] {
+  const epoch = run.epoch
+  const list: MarshalledOp[] = []
+  const canonicalKeys = new Float64Array(canonical.length)
+  for (let i = 0; i < canonical.length; i++) canonicalKeys[i] = (canonical[i] as Memo).key
+  const walkMemo: Memo[] = [resultMemo]
+  const walkNext: number[] = [0]
+  resultMemo.emitted = epoch
+  while (walkMemo.length > 0) {
+    const top = walkMemo.length - 1
+    const current = walkMemo[top] as Memo
+    const final = current.final as MarshalledOp
+    const bytes = final.bytes
+    const next = walkNext[top] as number
+    if (next < bytes.length && bytes[next] === 0x0a) {
+      let position = next + 1
+      let length = 0
+      for (let shift = 0; ; shift += 7) {
+        const byte = bytes[position++] as number
+        length += (byte & 127) * 2 ** shift
+        if (byte < 128) break
+      }
+      walkNext[top] = position + length
+      const child = bytes[position] === 0x0a && bytes[position + 1] === DIGEST_LENGTH && length >= 2 + DIGEST_LENGTH
+        ? findDigestBytes(canonical, canonicalKeys, bytes, position + 2)
+        : findDigest(canonical, canonicalKeys, decode<PbInput>('Input', bytes.subarray(position, position + length)).digest ?? '')
+      if (child.emitted !== epoch) {
+        child.emitted = epoch
+        walkMemo.push(child)
+        walkNext.push(0)
+      }
+      continue
+    }
+    walkMemo.pop()
+    walkNext.pop()
+    list.push(final)
+  }
+  return list
+}
+
+/** The terminal op's caps: `constraints` and `platform`, plus the metadata features any op uses. */
+function terminalCapsOf(list: readonly MarshalledOp[]): Record<string, boolean> {
   let ignoreCache = false
   let description = false
   let exportCache = false
   for (let i = 0; i < list.length; i++) {
-    const metadata = (list[i] as DefinitionOp).metadata
+    const metadata = (list[i] as MarshalledOp).metadata
     if (metadata.ignoreCache) ignoreCache = true
     if (metadata.description) description = true
     if (metadata.exportCache) exportCache = true
   }
-  const terminalCaps: Record<string, boolean> = { constraints: true, platform: true }
-  if (ignoreCache) terminalCaps['meta.ignorecache'] = true
-  if (description) terminalCaps['meta.description'] = true
-  if (exportCache) terminalCaps['meta.exportcache'] = true
-  const terminalDef = new MarshalledOp(terminalHex, terminalBytes.buffer, terminalBytes.byteOffset, terminalBytes.length, false, { caps: terminalCaps }, terminalOp, 'terminal', undefined, undefined)
-  const terminal = terminalDef.digest
-  list.push(terminalDef)
+  const caps: Record<string, boolean> = { constraints: true, platform: true }
+  if (ignoreCache) caps['meta.ignorecache'] = true
+  if (description) caps['meta.description'] = true
+  if (exportCache) caps['meta.exportcache'] = true
+  return caps
+}
 
-  // The metadata map in digest order: the emitted ops (a vertex may list an input its op does not use), with the
-  // terminal op at its place.
+/**
+ * The metadata map in digest order: the emitted ops (a vertex may list an input its op does not use), with the
+ * terminal op at its place.
+ */
+function metadataOrder(canonical: readonly Memo[], epoch: number, terminalDef: MarshalledOp, terminalKey: number): MarshalledOp[] {
   const byDigest: MarshalledOp[] = []
   let placed = false
   for (let i = 0; i < canonical.length; i++) {
@@ -547,14 +549,46 @@ export function marshalState(state: State, options: MarshalOptions): Definition 
     if (memo.emitted !== epoch) continue
     const op = memo.final as MarshalledOp
     // Keys first: comparing the digest strings themselves would flatten them.
-    if (!placed && (terminalKey < memo.key || (terminalKey === memo.key && terminalHex < op.hex))) {
+    if (!placed && (terminalKey < memo.key || (terminalKey === memo.key && terminalDef.hex < op.hex))) {
       byDigest.push(terminalDef)
       placed = true
     }
     byDigest.push(op)
   }
   if (!placed) byDigest.push(terminalDef)
+  return byDigest
+}
 
+/** @internal Implements {@link State.marshal}. */
+export function marshalState(state: State, options: MarshalOptions): Definition {
+  const engine = options.engine ?? 'the engine'
+  const platform = options.platform === undefined ? defaultPlatform() : normalizePlatform(options.platform)
+  const localUniqueId = options.localUniqueId ?? (processUniqueId ??= crypto.randomBytes(13).toString('hex'))
+  const run = new MarshalRun(platform, localUniqueId, options.caps, engine, contextKey(platform, options.caps, localUniqueId))
+  const epoch = run.epoch
+  const memoOf = (vertex: Vertex) => (vertex as unknown as VertexSlots)[MEMO]
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_DEFINITION_BYTES
+  const result = state.output()
+  if (!result) return new Definition(encode('Definition', {}), [], undefined, 0, undefined)
+
+  postOrder(run, result.vertex)
+  fillSnapshot(run)
+  // Each step below is its own function: marshal runs once per graph, and small functions are optimized as a whole
+  // instead of one large function being compiled on the stack (OSR) again and again.
+  const canonical = dedupe(sortByDigest(run.order))
+  const resultMemo = (memoOf(result.vertex) as Memo).canonical as Memo
+  const resultDigest = (resultMemo.op as DefinitionOp).digest
+  const list = run.inputOrder ? orderFromVertices(run) : orderFromBytes(run, canonical, resultMemo)
+  const terminalOp: PbOp = { inputs: [result.index === 0 ? { digest: resultDigest } : { digest: resultDigest, index: result.index }] }
+  const terminalBytes = encode('Op', terminalOp)
+  const terminalHex = hexDigestOf(terminalBytes)
+  const terminalKey = hexKey(terminalHex)
+  const terminalCaps = terminalCapsOf(list)
+  const terminalDef = new MarshalledOp(terminalHex, terminalBytes.buffer, terminalBytes.byteOffset, terminalBytes.length, false, { caps: terminalCaps }, terminalOp, 'terminal', undefined, undefined)
+  const terminal = terminalDef.digest
+  list.push(terminalDef)
+
+  const byDigest = metadataOrder(canonical, epoch, terminalDef, terminalKey)
   const bytes = encodeDefinition(list, byDigest)
   if (bytes.length > maxBytes) {
     const largest = list.reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a))
