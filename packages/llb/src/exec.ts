@@ -255,17 +255,18 @@ function sortByDest(mounts: ResolvedMount[]): ResolvedMount[] {
 const ULIMITS = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'])
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
+/** The `output` of a bind mount that yields one, until run() numbers the outputs in dest order. */
+const WANTS_OUTPUT = -2
+
 interface ResolvedMount {
   readonly type: 'bind' | 'cache' | 'tmpfs'
   readonly dest: string
   readonly source: Output | undefined
   readonly selector: string
   readonly readonly: boolean
-  /** Output index, or -1 (assigned once the mounts are sorted). */
+  /** Output index, or -1; {@link WANTS_OUTPUT} until the mounts are sorted and their outputs numbered. */
   output: number
   /** Whether a bind mount yields an output. */
-  readonly wantsOutput: boolean
-  readonly noOutputWritable: boolean
   readonly cacheId: string
   readonly sharing: number
   readonly size: number
@@ -343,7 +344,8 @@ export class ExecVertex implements DirectVertex {
         if (mount.size > 0) caps |= EXEC_CAP['exec.mount.tmpfs.size'] as number
       } else {
         caps |= EXEC_CAP['exec.mount.bind'] as number
-        if (mount.noOutputWritable) caps |= EXEC_CAP['exec.mount.bind.readwrite-nooutput'] as number
+        // A writable bind mount without an output was declared with `output: false`.
+        if (!mount.readonly && mount.output < 0) caps |= EXEC_CAP['exec.mount.bind.readwrite-nooutput'] as number
       }
     }
     if (secrets.length > 0) caps |= EXEC_CAP['exec.mount.secret'] as number
@@ -575,7 +577,7 @@ export function runExec(state: State, options: RunOptions): ExecState {
   if (options.validExitCodes?.length) meta.validExitCodes = options.validExitCodes.map((code) => code | 0)
 
   const regular: ResolvedMount[] = [{
-    type: 'bind', dest: '/', source: state.output(), selector: '', readonly: false, output: -1, wantsOutput: true, noOutputWritable: false, cacheId: '', sharing: 0, size: 0,
+    type: 'bind', dest: '/', source: state.output(), selector: '', readonly: false, output: WANTS_OUTPUT, cacheId: '', sharing: 0, size: 0,
   }]
   const secrets: ResolvedSecret[] = []
   const ssh: ResolvedSecret[] = []
@@ -589,19 +591,19 @@ export function runExec(state: State, options: RunOptions): ExecState {
       case 'bind': {
         // `instanceof` first: the message for assertState is only built for a foreign or wrong value.
         const source = spec.from === undefined ? undefined : (spec.from instanceof State ? spec.from : assertState(spec.from, `the bind mount at ${spec.dest}`)).output()
-        const output = spec.output !== false && !spec.readonly
-        regular.push({ type: 'bind', dest: spec.dest, source, selector: spec.selector ?? '', readonly: spec.readonly ?? false, output: -1, wantsOutput: output, noOutputWritable: spec.output === false && !spec.readonly, cacheId: '', sharing: 0, size: 0 })
+        const output = spec.output !== false && !spec.readonly ? WANTS_OUTPUT : -1
+        regular.push({ type: 'bind', dest: spec.dest, source, selector: spec.selector ?? '', readonly: spec.readonly ?? false, output, cacheId: '', sharing: 0, size: 0 })
         break
       }
       case 'cache': {
         const source = spec.from === undefined ? undefined : assertState(spec.from, `the cache mount at ${spec.dest}`).output()
         const sharing = spec.sharing === 'private' ? CacheSharingOpt.PRIVATE : spec.sharing === 'locked' ? CacheSharingOpt.LOCKED : CacheSharingOpt.SHARED
         if (spec.sharing !== undefined && !['shared', 'private', 'locked'].includes(spec.sharing)) invalid(`Expected cache sharing shared, private or locked, received ${JSON.stringify(spec.sharing)}`)
-        regular.push({ type: 'cache', dest: spec.dest, source, selector: '', readonly: false, output: -1, wantsOutput: false, noOutputWritable: false, cacheId: spec.id ?? spec.dest, sharing, size: 0 })
+        regular.push({ type: 'cache', dest: spec.dest, source, selector: '', readonly: false, output: -1, cacheId: spec.id ?? spec.dest, sharing, size: 0 })
         break
       }
       case 'tmpfs':
-        regular.push({ type: 'tmpfs', dest: spec.dest, source: undefined, selector: '', readonly: false, output: -1, wantsOutput: false, noOutputWritable: false, cacheId: '', sharing: 0, size: nonNegative(spec.size, 'the tmpfs size') })
+        regular.push({ type: 'tmpfs', dest: spec.dest, source: undefined, selector: '', readonly: false, output: -1, cacheId: '', sharing: 0, size: nonNegative(spec.size, 'the tmpfs size') })
         break
       case 'secret':
         if (!spec.id) invalid('Expected a secret mount to have an id')
@@ -618,7 +620,7 @@ export function runExec(state: State, options: RunOptions): ExecState {
   // A copy of exactly the mounts' number: `regular` grew by push (most execs have one mount and keep it).
   const mounts = sortByDest(regular.length > 1 ? regular.slice() : regular)
   let next = 0
-  for (const mount of mounts) if (mount.type === 'bind' && mount.wantsOutput) mount.output = next++
+  for (const mount of mounts) if (mount.output === WANTS_OUTPUT) mount.output = next++
   for (const secret of options.secretEnv ?? []) {
     if (!secret.id || !secret.name) invalid('Expected a secret env entry to have an id and a name')
   }
