@@ -150,6 +150,24 @@ describe('direct op writers (exec, file and merge) match the reference encoding'
     }), { numRuns: 200 })
   })
 
+  it('runs on one State with the same mounts share them, and marshal like runs on fresh States', () => {
+    const src = local('src', { uniqueId: 'u' })
+    const mounts = (from: State): MountSpec[] => [{ type: 'bind', dest: '/src', from, readonly: true }, { type: 'bind', dest: '/out', from: scratch() }]
+    const base = image('busybox')
+    const shards = [0, 1, 2].map((i) => base.run({ args: ['make', `shard-${i}`], mounts: mounts(src) }).getMount('/out'))
+    // Other mounts on the same base: not shared.
+    const other = base.run({ args: ['make', 'other'], mounts: [{ type: 'bind', dest: '/src', from: local('docs', { uniqueId: 'u' }), readonly: true }] }).root()
+    const frozen = Object.freeze(image('busybox')).run({ args: ['true'] }).root()
+    const shared = merge([...shards, other, frozen])
+    const fresh = merge([
+      ...[0, 1, 2].map((i) => image('busybox').run({ args: ['make', `shard-${i}`], mounts: mounts(local('src', { uniqueId: 'u' })) }).getMount('/out')),
+      image('busybox').run({ args: ['make', 'other'], mounts: [{ type: 'bind', dest: '/src', from: local('docs', { uniqueId: 'u' }), readonly: true }] }).root(),
+      image('busybox').run({ args: ['true'] }).root(),
+    ])
+    for (const options of CONTEXTS) expect(hex(shared.marshal(options).bytes)).toBe(hex(fresh.marshal(options).bytes))
+    expectReferenceBytes(shared)
+  })
+
   it('mount outputs other than the root and file ops reading exec mounts', () => {
     const src = local('src', { uniqueId: 'u' })
     const exec = image('busybox').run({ args: ['make'], mounts: [{ type: 'bind', dest: '/out', from: scratch() }, { type: 'bind', dest: '/src', from: src, readonly: true }] })

@@ -234,6 +234,17 @@ function withDefaultPath(caps: readonly string[]): readonly string[] {
   return list
 }
 
+function sameMounts(a: readonly ResolvedMount[], b: readonly ResolvedMount[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ResolvedMount
+    const y = b[i] as ResolvedMount
+    if (x.source !== y.source || x.dest !== y.dest || x.type !== y.type || x.selector !== y.selector || x.readonly !== y.readonly ||
+      x.output !== y.output || x.cacheId !== y.cacheId || x.sharing !== y.sharing || x.size !== y.size) return false
+  }
+  return true
+}
+
 function hasDest(mounts: readonly { readonly dest: string }[], dest: string): boolean {
   for (const mount of mounts) if (mount.dest === dest) return true
   return false
@@ -315,8 +326,10 @@ export class ExecVertex implements DirectVertex {
     private readonly security: SecurityModeName,
     readonly platform: Platform | undefined,
     readonly options: OpOptions,
+    /** @internal The distinct sources of `mounts`, when known (shared mounts). */
+    sources?: readonly Output[],
   ) {
-    this.sourceOutputs = distinctSources(mounts)
+    this.sourceOutputs = sources ?? distinctSources(mounts)
 
     let caps = EXEC_CAP['exec.meta.base'] as number
     // Most execs inherit no environment: share one empty list.
@@ -618,9 +631,17 @@ export function runExec(state: State, options: RunOptions): ExecState {
   }
   // Go sorts the regular mounts by dest (stable here) and numbers the outputs in that order.
   // A copy of exactly the mounts' number: `regular` grew by push (most execs have one mount and keep it).
-  const mounts = sortByDest(regular.length > 1 ? regular.slice() : regular)
+  let mounts = sortByDest(regular.length > 1 ? regular.slice() : regular)
   let next = 0
   for (const mount of mounts) if (mount.output === WANTS_OUTPUT) mount.output = next++
+  // Many runs on one State have the same mounts (shards of a job): share them (and their list of sources) with the
+  // last run; they are immutable from here on.
+  const last = state.lastRun as ExecVertex | undefined
+  let sources: readonly Output[] | undefined
+  if (last !== undefined && sameMounts(last.mounts, mounts)) {
+    mounts = last.mounts as ResolvedMount[]
+    sources = last.inputs()
+  }
   for (const secret of options.secretEnv ?? []) {
     if (!secret.id || !secret.name) invalid('Expected a secret env entry to have an id and a name')
   }
@@ -635,7 +656,9 @@ export function runExec(state: State, options: RunOptions): ExecState {
     options.security ?? state.getSecurity(),
     state.getPlatform(),
     pickOpOptions(options),
+    sources,
   )
+  if (!Object.isFrozen(state)) state.lastRun = vertex
   let rootIndex = 0
   for (const mount of mounts) if (mount.dest === '/') rootIndex = mount.output
   return new ExecState(stateSettings(state), { vertex, index: rootIndex }, vertex)

@@ -107,6 +107,8 @@ export class State {
   protected readonly data: Settings
   /** @internal */
   protected readonly out: Output | undefined
+  /** @internal The last exec run on this State: the next run with the same mounts shares them. */
+  lastRun: unknown = undefined
 
   /**
    * @internal Use the source functions (`image`, `local`, `scratch`, …) instead. `adopted` is frozen settings of
