@@ -3,7 +3,7 @@ import type { PbInput, PbMeta, PbMount, PbOp, PbSecretEnv } from './pb/types.js'
 import { CacheSharingOpt, MountType, NetMode, SecurityMode } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { ExecState, State, assertState, stateEnv, stateSettings, type HostEntry, type NetworkMode, type SecurityModeName } from './state.js'
-import { messageEncoder, type Writer } from './pb/codec.js'
+import { messageEncoder, writeBool, writeInt, writeString, type Writer } from './pb/codec.js'
 import {
   MEMO_SLOT, writePlatformTail,
   beginInputs, cleanPath, internCaps, joinPath, makeMeta, makeMount, makeOp, pickOpOptions, writeInput,
@@ -153,30 +153,6 @@ function distinctSources(mounts: readonly ResolvedMount[]): readonly Output[] {
   return outputs
 }
 
-/** An int64/int32/enum field, omitted when 0 (negative values take 10 bytes). */
-function writeInt(w: Writer, tag: number, value: number): void {
-  if (value !== 0) {
-    w.uint32(tag)
-    w.int64(value)
-  }
-}
-
-/** A bool field as the compiled encoders write it: omitted when unset or false. */
-function writeBool(w: Writer, tag: number, value: boolean | undefined): void {
-  if (value != null && value !== false) {
-    w.uint32(tag)
-    w.uint32(value ? 1 : 0)
-  }
-}
-
-function writeString(w: Writer, tag: number, value: string): void {
-  if (value !== '') {
-    w.uint32(tag)
-    w.string(value)
-  }
-}
-
-/** Secret or ssh mounts: input -1, dest, mount type, then SecretOpt (field 21) or SSHOpt (field 22). */
 function writeSecretMounts(w: Writer, secrets: readonly ResolvedSecret[], type: number): void {
   for (const secret of secrets) {
     w.uint32(0x12) // ExecOp.mounts

@@ -2,7 +2,7 @@ import { invalid } from './errors.js'
 import type { Int64, PbChownOpt, PbFileAction, PbInput, PbOp, PbUserOpt } from './pb/types.js'
 import { EMPTY_CONSTRAINTS, platformToPB, type Platform } from './platform.js'
 import { assertState, type State } from './state.js'
-import { messageEncoder, type Writer } from './pb/codec.js'
+import { messageEncoder, writeBool, writeInt, writeString, type Writer } from './pb/codec.js'
 import {
   MEMO_SLOT, writePlatformTail,
   beginInputs, cleanPath, inputsWritten, internCaps, joinPath, makeOp, pickOpOptions, writeInput,
@@ -372,29 +372,6 @@ const outputScratch: Output[] = []
 /** The secondary input of each action of the op being written; see {@link FileVertex.writeOp}. */
 const secondaryInputs: number[] = []
 let chownEncoder: ((w: Writer, value: object) => void) | undefined
-
-/** An int64/int32 field, omitted when 0 (negative values take 10 bytes). */
-function writeInt(w: Writer, tag: number, value: number | bigint): void {
-  if (value !== 0 && value !== 0n) {
-    w.uint32(tag)
-    w.int64(value)
-  }
-}
-
-/** A bool field as the compiled encoders write it: omitted when unset or false. */
-function writeBool(w: Writer, tag: number, value: boolean | undefined): void {
-  if (value != null && value !== false) {
-    w.uint32(tag)
-    w.uint32(value ? 1 : 0)
-  }
-}
-
-function writeString(w: Writer, tag: number, value: string): void {
-  if (value !== '') {
-    w.uint32(tag)
-    w.string(value)
-  }
-}
 
 function writeOwner(w: Writer, tag: number, owner: Owner | undefined, input: number): void {
   const pb = chown(owner, input)

@@ -342,6 +342,30 @@ function encoderFor(name: string): MessageEncoder {
 }
 
 /** @internal The compiled encoder of message `type` (fields only: no tag, no length), for direct op writers. */
+/** An int64/int32/enum field, omitted when 0 (negative values take 10 bytes), as the compiled encoders write it. */
+export function writeInt(w: Writer, tag: number, value: number | bigint): void {
+  if (value !== 0 && value !== 0n) {
+    w.uint32(tag)
+    w.int64(value)
+  }
+}
+
+/** A bool field as the compiled encoders write it: omitted when unset or false. */
+export function writeBool(w: Writer, tag: number, value: boolean | undefined): void {
+  if (value != null && value !== false) {
+    w.uint32(tag)
+    w.uint32(value ? 1 : 0)
+  }
+}
+
+/** A string field, omitted when empty. */
+export function writeString(w: Writer, tag: number, value: string): void {
+  if (value !== '') {
+    w.uint32(tag)
+    w.string(value)
+  }
+}
+
 export function messageEncoder(type: string): (writer: Writer, value: object) => void {
   return encoderFor(messageDesc(type).name)
 }
