@@ -1,7 +1,7 @@
 /**
  * One scenario at a time, for profiling Kiln's side of the context transfer (no docker build). Usage:
  *
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/buildkit/profile.ts current small|big [runs]
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/buildkit/profile.ts current small|big|mixed [runs]
  *
  * Prints, per run, the engine's transfer time and the whole solve for a cold transfer (fresh shared key) and an
  * unchanged re-send (same key), plus the CPU time this process used.
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from '../../packages/buildkit/src/index.js'
 import * as llb from '../../packages/buildkit/test/helpers/llb.js'
+import type { TreeOptions } from '../../packages/buildkit/test/helpers/tree.js'
 import { makeTrickyTree } from '../../packages/buildkit/test/helpers/tree.js'
 
 const flavor = process.argv[2] ?? 'current'
@@ -22,7 +23,15 @@ const dir = join(tmpdir(), `kiln-profile-${scenario}`)
 
 if (!existsSync(join(dir, 'marker'))) {
   mkdirSync(dir, { recursive: true })
-  await makeTrickyTree(dir, scenario === 'big' ? { bigFileBytes: 200 * 1024 * 1024 } : { smallFiles: 20_000 })
+  // small: 20 000 small files; big: one 200 MB file; mixed: both (the e2e round-trip tree).
+  const trees: Record<string, TreeOptions | undefined> = {
+    small: { smallFiles: 20_000 },
+    big: { bigFileBytes: 200 * 1024 * 1024 },
+    mixed: { bigFileBytes: 200 * 1024 * 1024, smallFiles: 20_000 },
+  }
+  const tree = trees[scenario]
+  if (!tree) throw new Error(`unknown scenario ${scenario}: small, big or mixed`)
+  await makeTrickyTree(dir, tree)
   writeFileSync(join(dir, 'marker'), 'x')
 }
 

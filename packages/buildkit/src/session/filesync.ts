@@ -4,8 +4,10 @@
  * Where the time goes with many small files: a STAT per entry, then a REQ and two DATA per file, each a gRPC
  * message. Packets are encoded by hand into shared buffers (packets.ts), STATs a few hundred at a time, and the
  * small files requested during one turn of the event loop are read with synchronous calls and answered in one
- * buffer. Big files are streamed in chunks with back-pressure. Nothing runs long on the event loop: small files are
- * served in slices of a few milliseconds, the walk yields between batches.
+ * buffer. STATs are handed to the call only as fast as the engine reads them, so answers are never queued behind
+ * thousands of STATs (STATS_AHEAD). Big files are streamed in chunks, at most BIG_AHEAD ahead of the connection.
+ * Nothing runs long on the event loop: small files are served in slices of a few milliseconds, the walk yields
+ * between batches.
  */
 import { closeSync, openSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
