@@ -191,6 +191,40 @@ export function toOciImageConfig(config: ImageConfig): OciImageConfig {
   }
 }
 
+/**
+ * The image config of an OCI image config document (the JSON an engine resolves for an image, or a frontend's
+ * `containerimage.config`: `{ config: { Env, WorkingDir, … }, os, architecture, … }`) in core's terms, and the
+ * platform when the document names one. Fields absent, empty or of the wrong type stay unset.
+ */
+export function fromOciImageConfig(image: Readonly<Record<string, unknown>>): { config: ImageConfig; platform?: Platform } {
+  const oci = (image.config !== null && typeof image.config === 'object' ? image.config : {}) as Record<string, unknown>
+  const strings = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : undefined)
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined)
+  const keys = (value: unknown) => (value !== null && typeof value === 'object' ? Object.keys(value) : undefined)
+  const config: { -readonly [K in keyof ImageConfig]: ImageConfig[K] } = {}
+  const env = strings(oci.Env)
+  if (env) config.env = env
+  const workingDir = text(oci.WorkingDir)
+  if (workingDir) config.workingDir = workingDir
+  const user = text(oci.User)
+  if (user) config.user = user
+  const entrypoint = strings(oci.Entrypoint)
+  if (entrypoint) config.entrypoint = entrypoint
+  const cmd = strings(oci.Cmd)
+  if (cmd) config.cmd = cmd
+  if (oci.Labels !== null && typeof oci.Labels === 'object') config.labels = { ...(oci.Labels as Record<string, string>) }
+  const exposedPorts = keys(oci.ExposedPorts)
+  if (exposedPorts) config.exposedPorts = exposedPorts
+  const volumes = keys(oci.Volumes)
+  if (volumes) config.volumes = volumes
+  const stopSignal = text(oci.StopSignal)
+  if (stopSignal) config.stopSignal = stopSignal
+  const os = text(image.os)
+  const architecture = text(image.architecture)
+  const variant = text(image.variant)
+  return { config, ...(os && architecture ? { platform: { os, architecture, ...(variant ? { variant } : {}) } } : {}) }
+}
+
 /** The article-prefixed name of a kind for messages: `an image`, `a filesystem`. */
 export function describeKind(kind: ArtifactKind): string {
   return kind === 'image' ? 'an image' : `a ${kind}`

@@ -28,6 +28,7 @@ export {
   LLB_STATE,
   describeKind,
   filesystemArtifact,
+  fromOciImageConfig,
   imageArtifact,
   isKindAssignable,
   isStateLike,

@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve as resolvePath } from 'node:path'
 import {
   CoreError,
   EngineError,
+  fromOciImageConfig,
   type FilesystemArtifact,
   type ImageArtifact,
   type Engine,
@@ -259,7 +260,7 @@ export class BuildkitEngine implements Engine {
     const result = await this.client.build({ session }, async (gateway) => ({ value: await gateway.resolveImageConfig(ref, platform ? { platform } : {}) }))
     mark(`image config of ${ref} resolved`)
     const resolved = result.value.value as { digest: string; config: Record<string, unknown> }
-    return { digest: resolved.digest, config: fromOciConfig(resolved.config) }
+    return { digest: resolved.digest, config: fromOciImageConfig(resolved.config).config }
   }
 
   /**
@@ -430,25 +431,6 @@ function toOciConfig(config: ImageConfig): Record<string, unknown> {
     },
     rootfs: { type: 'layers', diff_ids: [] },
   }
-}
-
-function fromOciConfig(image: Record<string, unknown>): ImageConfig {
-  const config = (image.config ?? {}) as Record<string, unknown>
-  const strings = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : undefined)
-  const out: { -readonly [K in keyof ImageConfig]: ImageConfig[K] } = {}
-  const env = strings(config.Env)
-  if (env) out.env = env
-  if (typeof config.WorkingDir === 'string' && config.WorkingDir) out.workingDir = config.WorkingDir
-  if (typeof config.User === 'string' && config.User) out.user = config.User
-  const entrypoint = strings(config.Entrypoint)
-  if (entrypoint) out.entrypoint = entrypoint
-  const cmd = strings(config.Cmd)
-  if (cmd) out.cmd = cmd
-  if (config.Labels && typeof config.Labels === 'object') out.labels = config.Labels as Record<string, string>
-  if (config.ExposedPorts && typeof config.ExposedPorts === 'object') out.exposedPorts = Object.keys(config.ExposedPorts)
-  if (config.Volumes && typeof config.Volumes === 'object') out.volumes = Object.keys(config.Volumes)
-  if (typeof config.StopSignal === 'string') out.stopSignal = config.StopSignal
-  return out
 }
 
 /** Go's FileMode type bits → an entry type. */

@@ -1,4 +1,4 @@
-import type { ImageConfig, Platform } from '@kiln/core'
+import { fromOciImageConfig, type ImageConfig, type Platform } from '@kiln/core'
 import { fromDefinition, type State } from '@kiln/llb'
 
 /**
@@ -12,24 +12,5 @@ export function definitionState(bytes: Uint8Array, engine: string): State {
 
 /** The image config and platform in a frontend's `containerimage.config` metadata (an OCI image config, JSON). */
 export function frontendImageConfig(bytes: Uint8Array): { config: ImageConfig; platform?: Platform } {
-  const image = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>
-  const config = (image.config ?? {}) as Record<string, unknown>
-  const strings = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : undefined)
-  const out: { -readonly [K in keyof ImageConfig]: ImageConfig[K] } = {}
-  const env = strings(config.Env)
-  if (env) out.env = env
-  if (typeof config.WorkingDir === 'string' && config.WorkingDir) out.workingDir = config.WorkingDir
-  if (typeof config.User === 'string' && config.User) out.user = config.User
-  const entrypoint = strings(config.Entrypoint)
-  if (entrypoint) out.entrypoint = entrypoint
-  const cmd = strings(config.Cmd)
-  if (cmd) out.cmd = cmd
-  if (config.Labels && typeof config.Labels === 'object') out.labels = { ...(config.Labels as Record<string, string>) }
-  if (config.ExposedPorts && typeof config.ExposedPorts === 'object') out.exposedPorts = Object.keys(config.ExposedPorts)
-  if (config.Volumes && typeof config.Volumes === 'object') out.volumes = Object.keys(config.Volumes)
-  if (typeof config.StopSignal === 'string' && config.StopSignal) out.stopSignal = config.StopSignal
-  const os = typeof image.os === 'string' ? image.os : undefined
-  const architecture = typeof image.architecture === 'string' ? image.architecture : undefined
-  const variant = typeof image.variant === 'string' && image.variant ? image.variant : undefined
-  return { config: out, ...(os && architecture ? { platform: { os, architecture, ...(variant ? { variant } : {}) } } : {}) }
+  return fromOciImageConfig(JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>)
 }
