@@ -10,10 +10,9 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect } from '../../packages/buildkit/src/index.js'
-import * as llb from '../../packages/buildkit/test/helpers/llb.js'
 import type { TreeOptions } from '../../packages/buildkit/test/helpers/tree.js'
 import { makeTrickyTree } from '../../packages/buildkit/test/helpers/tree.js'
+import { transferContext } from './transfer.js'
 
 const flavor = process.argv[2] ?? 'current'
 const scenario = process.argv[3] ?? 'small'
@@ -36,33 +35,26 @@ if (!existsSync(join(dir, 'marker'))) {
 }
 
 async function sync(sharedKey: string): Promise<string> {
-  const client = await connect({ address })
-  const session = await client.createSession({ dirs: { context: dir }, sharedKey })
-  const local = llb.local('context', { 'local.unique': session.id, 'local.sharedkeyhint': 'context' })
-  let transferMs = 0
   let maxLag = 0
-  let last = performance.now()
-  const lag = setInterval(() => {
-    const now = performance.now()
-    maxLag = Math.max(maxLag, now - last - 10)
-    last = now
-  }, 10)
-  const cpu = process.cpuUsage()
-  const started = Date.now()
-  await client.solve({
-    definition: llb.definition([local], local),
-    session,
-    onEvent: (event) => {
-      if (event.type === 'status' && event.id.startsWith('transferring') && event.started && event.completed) {
-        transferMs = Math.max(transferMs, event.completed.getTime() - event.started.getTime())
-      }
+  let last = 0
+  let lag: ReturnType<typeof setInterval> | undefined
+  let cpu = process.cpuUsage()
+  let used = cpu
+  const { ms, transferMs } = await transferContext(address, dir, sharedKey, {
+    start: () => {
+      last = performance.now()
+      lag = setInterval(() => {
+        const now = performance.now()
+        maxLag = Math.max(maxLag, now - last - 10)
+        last = now
+      }, 10)
+      cpu = process.cpuUsage()
+    },
+    stop: () => {
+      used = process.cpuUsage(cpu)
+      clearInterval(lag)
     },
   })
-  const ms = Date.now() - started
-  const used = process.cpuUsage(cpu)
-  clearInterval(lag)
-  await session.close()
-  client.close()
   return `transfer ${transferMs} ms, solve ${ms} ms, cpu ${((used.user + used.system) / 1000).toFixed(0)} ms, max event-loop lag ${maxLag.toFixed(0)} ms`
 }
 

@@ -11,9 +11,8 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { connect } from '../../packages/buildkit/src/index.js'
-import * as llb from '../../packages/buildkit/test/helpers/llb.js'
 import { makeTrickyTree } from '../../packages/buildkit/test/helpers/tree.js'
+import { transferContext } from './transfer.js'
 
 const flavor = process.argv[2] ?? 'current'
 const repo = resolve(import.meta.dirname, '../..')
@@ -59,28 +58,12 @@ function dockerBuild(context: string, config: string): DockerRun {
 }
 
 async function kilnSync(context: string, sharedKey: string): Promise<{ ms: number; transferMs: number; peakRss: number }> {
-  const client = await connect({ address })
-  const session = await client.createSession({ dirs: { context }, sharedKey })
   let peakRss = process.memoryUsage().rss
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50)
-  // A fresh local.unique makes the source op new, so the engine syncs (incrementally when the key is known).
-  const local = llb.local('context', { 'local.unique': session.id, 'local.sharedkeyhint': 'context' })
-  const started = Date.now()
-  // The engine's own measure of the transfer, as docker build prints it: the "transferring" status's start to end.
-  let transferMs = 0
-  await client.solve({
-    definition: llb.definition([local], local),
-    session,
-    onEvent: (event) => {
-      if (event.type === 'status' && event.id.startsWith('transferring') && event.started && event.completed) {
-        transferMs = Math.max(transferMs, event.completed.getTime() - event.started.getTime())
-      }
-    },
+  let sampler: ReturnType<typeof setInterval> | undefined
+  const { ms, transferMs } = await transferContext(address, context, sharedKey, {
+    start: () => (sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50)),
+    stop: () => clearInterval(sampler),
   })
-  const ms = Date.now() - started
-  clearInterval(sampler)
-  await session.close()
-  client.close()
   return { ms, transferMs, peakRss }
 }
 

@@ -782,7 +782,10 @@ function sortByDigest(order: readonly Memo[]): Memo[] {
   return sorted
 }
 
-/** The canonical memo of the digest written as ASCII at `bytes[offset]` (see {@link findDigest}). */
+/**
+ * The canonical memo of the digest written as ASCII at `bytes[offset]`: a binary search on the sorted canonical memos
+ * by their packed sort keys, then the rest of the hex digits.
+ */
 function findDigestBytes(canonical: readonly Memo[], keys: Float64Array, bytes: Uint8Array, offset: number): Memo {
   let key = 0
   for (let i = offset + 7; i < offset + 7 + KEY_DIGITS; i++) {
@@ -807,30 +810,17 @@ function findDigestBytes(canonical: readonly Memo[], keys: Float64Array, bytes: 
     if (order < 0) low = middle + 1
     else high = middle - 1
   }
-  return findDigest(canonical, keys, Buffer.from(bytes.buffer, bytes.byteOffset + offset, DIGEST_LENGTH).toString('latin1'))
+  throw notMarshalled(Buffer.from(bytes.buffer, bytes.byteOffset + offset, DIGEST_LENGTH).toString('latin1'))
 }
 
-/** The canonical memo of a digest, by binary search on the sorted canonical memos (and their keys, packed). */
+/** The canonical memo of a digest given as a string (see {@link findDigestBytes}). */
 function findDigest(canonical: readonly Memo[], keys: Float64Array, digest: string): Memo {
-  const key = digest.startsWith('sha256:') ? hexKey(digest.slice(7)) : -1
-  let low = 0
-  let high = canonical.length - 1
-  while (low <= high) {
-    const middle = (low + high) >>> 1
-    const other = keys[middle] as number
-    if (other !== key) {
-      if (other < key) low = middle + 1
-      else high = middle - 1
-      continue
-    }
-    const memo = canonical[middle] as Memo
-    const otherDigest = (memo.op as DefinitionOp).digest
-    const order = otherDigest === digest ? 0 : otherDigest < digest ? -1 : 1
-    if (order === 0) return memo
-    if (order < 0) low = middle + 1
-    else high = middle - 1
-  }
-  throw new Error(`llb: input ${digest} was not marshalled`)
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw notMarshalled(digest)
+  return findDigestBytes(canonical, keys, Buffer.from(digest, 'latin1'), 0)
+}
+
+function notMarshalled(digest: string): Error {
+  return new Error(`llb: input ${digest} was not marshalled`)
 }
 
 function unsupported(cap: string, stand: CapSupport, name: string, options: OpOptions, vertex: Vertex, engine: string, reason: string | undefined): LlbError {

@@ -49,7 +49,8 @@ function buildNode(spec: NodeSpec, get: (index: number) => State): State {
   }
 }
 
-function buildShared(specs: NodeSpec[], order: number[]): State {
+/** Builds node `index` of `specs` once, with its inputs: the same index gives the same State object. */
+function sharedBuilder(specs: NodeSpec[]): (index: number) => State {
   const built = new Map<number, State>()
   const get = (index: number): State => {
     let state = built.get(index)
@@ -59,6 +60,11 @@ function buildShared(specs: NodeSpec[], order: number[]): State {
     }
     return state
   }
+  return get
+}
+
+function buildShared(specs: NodeSpec[], order: number[]): State {
+  const get = sharedBuilder(specs)
   for (const index of order) get(index)
   return get(specs.length - 1)
 }
@@ -139,15 +145,7 @@ describe('determinism (property)', () => {
   it('the Definition bytes equal the reference encoding of its def and metadata (ops copied in runs from their slabs)', () => {
     fc.assert(
       fc.property(graph, fc.shuffledSubarray([0, 1, 2, 3, 4, 5, 6, 7]), (specs, warm) => {
-        const built = new Map<number, State>()
-        const get = (index: number): State => {
-          let state = built.get(index)
-          if (!state) {
-            state = buildNode(specs[index] as NodeSpec, get)
-            built.set(index, state)
-          }
-          return state
-        }
+        const get = sharedBuilder(specs)
         // Marshal parts of the graph first, so the last marshal mixes reused ops (written earlier, elsewhere) with new ones.
         for (const index of warm) if (index < specs.length) get(index).marshal({ platform: 'linux/amd64' })
         const definition = get(specs.length - 1).marshal({ platform: 'linux/amd64' })
